@@ -1,0 +1,1 @@
+"""Warehouses the proxy forwards allowed statements to."""

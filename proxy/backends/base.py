@@ -1,0 +1,88 @@
+"""The contract between a client session and the warehouse that runs its statements.
+
+The session speaks PostgreSQL's protocol; a backend only sees SQL text (already decided and,
+when needed, rewritten by the decision core) and parameter values. Keeping the contract this
+small is what lets the decision core sit between the two without either knowing about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+TransactionStatus = Literal["I", "T", "E"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One field of a RowDescription."""
+
+    name: str
+    type_oid: int
+    type_size: int = -1
+    type_modifier: int = -1
+    table_oid: int = 0
+    column_number: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StatementDescription:
+    """What Describe reports, found without executing anything.
+
+    `columns is None` means the statement returns no rows (NoData).
+    """
+
+    parameter_oids: tuple[int, ...]
+    columns: tuple[Column, ...] | None
+
+
+class ResultCursor(Protocol):
+    """The rows of one executing statement, pulled in batches so large results stream."""
+
+    @property
+    def columns(self) -> tuple[Column, ...] | None: ...
+
+    async def fetch(self, max_rows: int | None) -> list[tuple[object, ...]]:
+        """Up to `max_rows` more rows (all remaining when None); [] when exhausted."""
+        ...
+
+    @property
+    def exhausted(self) -> bool: ...
+
+    def command_tag(self) -> str:
+        """The CommandComplete tag (e.g. 'SELECT 3', 'INSERT 0 1'), valid once exhausted."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class WarehouseSession(Protocol):
+    """One client session's connection to the warehouse."""
+
+    @property
+    def transaction_status(self) -> TransactionStatus: ...
+
+    async def describe(self, sql: str, parameter_oids: Sequence[int]) -> StatementDescription:
+        """Parameter and result types of `sql` (postgres dialect, $n placeholders)."""
+        ...
+
+    async def execute(self, sql: str, parameters: Sequence[object]) -> ResultCursor:
+        """Run one statement (postgres dialect) with already-decoded parameter values."""
+        ...
+
+    def cancel(self) -> None:
+        """Interrupt the running statement; safe to call from any thread or task."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Warehouse(Protocol):
+    """A backing warehouse: opens sessions, reports its version."""
+
+    server_version: str
+
+    async def open_session(self, user: str, database: str) -> WarehouseSession: ...
+
+    async def close(self) -> None: ...
