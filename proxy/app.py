@@ -1,0 +1,71 @@
+"""Assemble a running proxy from settings: warehouse, users, TLS, audit, gate, server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import structlog
+
+from proxy.audit import AuditLog
+from proxy.backends.base import Warehouse
+from proxy.routing import route_unchecked
+from proxy.settings import Settings
+from proxy.users import load_users
+from proxy.wire.server import ProxyServer, ServerConfig
+from proxy.wire.tls import server_context
+
+log = structlog.get_logger(__name__)
+
+
+async def open_warehouse(settings: Settings) -> Warehouse:
+    from proxy.backends.duckdb import DuckDBWarehouse
+
+    settings.duckdb.path.parent.mkdir(parents=True, exist_ok=True)
+    warehouse = DuckDBWarehouse(settings.duckdb.path, threads=settings.duckdb.threads)
+    await warehouse.start()
+    return warehouse
+
+
+async def build_server(settings: Settings) -> ProxyServer:
+    users = load_users(settings.users_file)
+    warehouse = await open_warehouse(settings)
+    config = ServerConfig(
+        database=settings.database,
+        auth_method=settings.auth,
+        users=users.users,
+        server_version=settings.server_version,
+        max_message_size=settings.max_message_size,
+        max_connections=settings.max_connections,
+    )
+    return ProxyServer(
+        config, warehouse, route_unchecked, AuditLog(settings.audit_log), server_context(settings)
+    )
+
+
+async def serve(settings: Settings) -> None:
+    server = await build_server(settings)
+    host, port = await server.start(settings.host, settings.port)
+    # The one line scripts and tests wait for: the address really listened on.
+    print(f"purpose-proxy listening on {host}:{port} (database {settings.database})", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    serving = asyncio.create_task(server.serve_forever())
+    await stop.wait()
+    serving.cancel()
+    await server.close()
+    await server.warehouse.close()
+    server.audit.close()
+
+
+def run(settings: Settings) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(serve(settings))
+    except ImportError:
+        asyncio.run(serve(settings))

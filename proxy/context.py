@@ -1,0 +1,23 @@
+"""What the proxy knows about one client session: who, where, and its current settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from proxy.session_settings import SessionSettings
+
+
+@dataclass
+class SessionContext:
+    user: str
+    database: str
+    process_id: int
+    client_address: str
+    settings: SessionSettings
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    protocol_minor: int = 0
+
+    @property
+    def application_name(self) -> str:
+        return self.settings.get("application_name")

@@ -1,0 +1,39 @@
+"""Where a statement goes: answered by the proxy itself, or forwarded to the warehouse.
+
+`Gate` is the seam the decision core plugs into: a pure function from a statement and the
+session's context to a route, raising PgError to reject. The session calls it for every
+statement of a query string before any of them runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from proxy.context import SessionContext
+from proxy.sql.statements import Statement
+
+# Statements whose effect lives in the proxy's own session state, never in the warehouse.
+PROXY_COMMANDS = frozenset({"VariableSetStmt", "VariableShowStmt"})
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyCommand:
+    statement: Statement
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    statement: Statement
+    sql: str  # what the warehouse runs (the statement itself, or its policy rewrite)
+
+
+Route = ProxyCommand | Forward
+Gate = Callable[[Statement, SessionContext], Route]
+
+
+def route_unchecked(statement: Statement, context: SessionContext) -> Route:
+    """Routing alone, with no policy: used where no decision core is configured."""
+    if statement.kind in PROXY_COMMANDS:
+        return ProxyCommand(statement)
+    return Forward(statement, statement.text)

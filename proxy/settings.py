@@ -1,0 +1,82 @@
+"""Typed settings of one proxy process: a YAML config file, overridden by PURPOSE_PROXY_* env vars.
+
+`purpose-proxy serve` with no config file runs the embedded demo: DuckDB in var/, the Acme
+Shop users of policies/users.yaml, a self-signed TLS certificate, on 127.0.0.1:6432.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+
+class TlsSettings(BaseModel):
+    """`self-signed` generates a certificate for the demo; `files` uses an operator's own."""
+
+    mode: Literal["off", "self-signed", "files"] = "self-signed"
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        # YAML 1.1 reads a bare `off` as the boolean false.
+        return "off" if value is False else value
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+
+class DuckDBSettings(BaseModel):
+    path: Path = Path("var/acme.duckdb")
+    threads: int | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PURPOSE_PROXY_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(6432, ge=0, le=65535)
+    database: str = "acme"
+    auth: Literal["scram-sha-256", "trust"] = "scram-sha-256"
+    users_file: Path = Path("policies/users.yaml")
+    state_dir: Path = Path("var")
+    backend: Literal["duckdb"] = "duckdb"
+    duckdb: DuckDBSettings = DuckDBSettings()
+    tls: TlsSettings = TlsSettings()
+    max_message_size: int = Field(64 * 1024 * 1024, ge=1024)
+    max_connections: int = Field(200, ge=1)
+    server_version: str = "16.0"
+    audit_log: str = "stderr"  # 'stderr', 'stdout', 'off' or a file path (JSON lines)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments > environment > config file > defaults.
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Read settings; a bad file or value raises pydantic's ValidationError naming the field."""
+    if config_file is None:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    if not config_file.is_file():
+        raise FileNotFoundError(f"config file not found: {config_file}")
+    config = dict(Settings.model_config)
+    config["yaml_file"] = config_file
+    from_file = type("FileSettings", (Settings,), {"model_config": config})
+    return from_file(**overrides)  # type: ignore[arg-type]

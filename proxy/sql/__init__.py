@@ -1,0 +1,1 @@
+"""SQL analysis: splitting as PostgreSQL splits, session settings, (next) lineage and policy."""

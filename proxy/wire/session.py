@@ -1,0 +1,494 @@
+"""The post-startup session: simple and extended query protocol as an explicit state machine.
+
+The session owns protocol state (prepared statements, portals, the skip-until-Sync rule) and
+nothing else: which statements may run is the gate's business, how they run is the
+warehouse's. Errors become ErrorResponse in exactly one place, `_fail`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum, auto
+
+import structlog
+
+from proxy.audit import AuditLog, fingerprint
+from proxy.backends.base import Column, ResultCursor, StatementDescription, WarehouseSession
+from proxy.backends.local import LocalResult
+from proxy.context import SessionContext
+from proxy.errors import PgError, SqlState, protocol_violation
+from proxy.routing import Forward, Gate, ProxyCommand, Route
+from proxy.session_settings import apply_variable_set, show_value
+from proxy.sql.statements import split_statements
+from proxy.wire import backend as msg
+from proxy.wire.frontend import (
+    Bind,
+    Close,
+    Describe,
+    Execute,
+    Flush,
+    FrontendMessage,
+    Parse,
+    PasswordData,
+    Query,
+    Sync,
+    Terminate,
+    Unsupported,
+)
+from proxy.wire.protocol import Frontend
+from proxy.wire.results import RowEncoder, parameter_formats, result_formats
+from proxy.wire.stream import MessageStream
+from proxy.wire.types import Oid, decode_binary, decode_text
+
+log = structlog.get_logger(__name__)
+
+TRANSACTION_CONTROL = "TransactionStmt"
+
+
+class SessionState(Enum):
+    IDLE = auto()  # between queries; ReadyForQuery has been sent
+    EXTENDED = auto()  # inside an extended-protocol batch, before its Sync
+    EXTENDED_FAILED = auto()  # an error happened in the batch: discard messages until Sync
+    CLOSED = auto()
+
+
+@dataclass
+class PreparedStatement:
+    name: str
+    route: Route | None  # None: the empty query
+    parameter_oids: tuple[int, ...]
+    description: StatementDescription | None = None
+
+
+@dataclass
+class Portal:
+    name: str
+    statement: PreparedStatement
+    parameters: tuple[object, ...]
+    formats: tuple[int, ...]
+    columns: tuple[Column, ...] | None
+    cursor: ResultCursor | None = None
+    completed_tag: str | None = None
+    rows_sent: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+def _missing(kind: str, name: str) -> PgError:
+    if kind == "S":
+        return PgError(
+            SqlState.INVALID_SQL_STATEMENT_NAME, f'prepared statement "{name}" does not exist'
+        )
+    return PgError(SqlState.INVALID_CURSOR_NAME, f'portal "{name}" does not exist')
+
+
+class Session:
+    """Serves one authenticated client until Terminate, disconnect or a fatal error."""
+
+    def __init__(
+        self,
+        stream: MessageStream,
+        context: SessionContext,
+        warehouse: WarehouseSession,
+        gate: Gate,
+        audit: AuditLog,
+        batch_rows: int = 1000,
+    ) -> None:
+        self.stream = stream
+        self.context = context
+        self.warehouse = warehouse
+        self.gate = gate
+        self.audit = audit
+        self.batch_rows = batch_rows
+        self.state = SessionState.IDLE
+        self.statements: dict[str, PreparedStatement] = {}
+        self.portals: dict[str, Portal] = {}
+
+    # --- main loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            while self.state is not SessionState.CLOSED:
+                try:
+                    message = await self.stream.read_message()
+                except PgError as error:
+                    if error.is_fatal:
+                        raise
+                    await self._fail(error)  # e.g. invalid UTF-8 inside a Query: 22021
+                    if self.state is SessionState.IDLE:
+                        await self._ready()
+                    continue
+                await self._dispatch(message)
+        finally:
+            await self._close_portals(all_portals=True)
+
+    async def _dispatch(self, message: FrontendMessage) -> None:
+        if isinstance(message, Terminate):
+            self.state = SessionState.CLOSED
+        elif isinstance(message, Sync):
+            await self._sync()
+        elif isinstance(message, Flush):
+            await self.stream.flush()
+        elif isinstance(message, Query):
+            if self.state is not SessionState.EXTENDED_FAILED:
+                await self._simple_query(message.sql)
+        elif isinstance(message, Parse | Bind | Describe | Execute | Close):
+            await self._extended(message)
+        elif isinstance(message, Unsupported) and message.type_byte == Frontend.FUNCTION_CALL:
+            await self._fail(PgError(
+                SqlState.PROTOCOL_VIOLATION, "fastpath function calls are not supported"
+            ))
+            if self.state is SessionState.IDLE:
+                await self._ready()
+        elif isinstance(message, Unsupported | PasswordData):
+            raise protocol_violation(
+                f"unexpected message type 0x{getattr(message, 'type_byte', Frontend.PASSWORD):02x}"
+                " outside of its protocol phase"
+            )
+
+    async def _fail(self, error: PgError) -> None:
+        """Report a statement-level error; in the extended protocol, skip until Sync."""
+        self.stream.write(msg.error_response(error))
+        if self.state is SessionState.EXTENDED:
+            self.state = SessionState.EXTENDED_FAILED
+
+    async def _ready(self) -> None:
+        for name, value in self.context.settings.take_changes():
+            self.stream.write(msg.parameter_status(name, value))
+        self.stream.write(msg.ready_for_query(self.warehouse.transaction_status))
+        await self.stream.flush()
+
+    # --- simple query ------------------------------------------------------------------------
+
+    async def _simple_query(self, sql: str) -> None:
+        try:
+            statements = split_statements(sql)
+            # Every statement is routed (and so checked) before any of them runs.
+            routes = [self.gate(statement, self.context) for statement in statements]
+        except PgError as error:
+            self._audit_rejection(sql, error)
+            await self._fail(error)
+            await self._ready()
+            return
+        if not routes:
+            self.stream.write(msg.EMPTY_QUERY_RESPONSE)
+            await self._ready()
+            return
+        implicit = (
+            len(routes) > 1
+            and self.warehouse.transaction_status == "I"
+            and all(route.statement.kind != TRANSACTION_CONTROL for route in routes)
+        )
+        try:
+            if implicit:
+                await self._run_hidden("BEGIN")
+            for route in routes:
+                await self._run_simple(route)
+            if implicit:
+                await self._run_hidden("COMMIT")
+        except PgError as error:
+            if implicit and self.warehouse.transaction_status != "I":
+                await self._run_hidden("ROLLBACK")
+            await self._fail(error)
+        await self._ready()
+
+    async def _run_hidden(self, sql: str) -> None:
+        cursor = await self.warehouse.execute(sql, ())
+        await cursor.fetch(None)
+        await cursor.close()
+
+    async def _run_simple(self, route: Route) -> None:
+        started = time.monotonic()
+        rows = 0
+        try:
+            with self._statement_timer():
+                cursor = await self._start(route, ())
+                try:
+                    if cursor.columns is not None:
+                        formats = (0,) * len(cursor.columns)
+                        self.stream.write(msg.row_description(cursor.columns, formats))
+                        encoder = RowEncoder(cursor.columns, formats, self.context.settings.timezone)
+                        rows = await self._send_rows(cursor, encoder, None)
+                    else:
+                        await cursor.fetch(None)
+                    tag = cursor.command_tag()
+                finally:
+                    await cursor.close()
+        except PgError as error:
+            self._audit_statement(route, started, rows, error)
+            raise
+        self.stream.write(msg.command_complete(tag))
+        self._audit_statement(route, started, rows, None)
+
+    async def _send_rows(self, cursor: ResultCursor, encoder: RowEncoder, limit: int | None) -> int:
+        """Stream rows in batches, waiting for the client to keep up (bounded memory)."""
+        sent = 0
+        while limit is None or sent < limit:
+            want = self.batch_rows if limit is None else min(self.batch_rows, limit - sent)
+            rows = await cursor.fetch(want)
+            if rows:
+                self.stream.write(encoder.encode_many(rows))
+                sent += len(rows)
+                await self.stream.flush()
+            if len(rows) < want:
+                break
+        return sent
+
+    # --- statement execution (shared) --------------------------------------------------------
+
+    async def _start(self, route: Route, parameters: Sequence[object]) -> ResultCursor:
+        if isinstance(route, ProxyCommand):
+            return self._proxy_command(route)
+        return await self.warehouse.execute(route.sql, parameters)
+
+    def _proxy_command(self, route: ProxyCommand) -> LocalResult:
+        if self.warehouse.transaction_status == "E":
+            raise PgError(
+                SqlState.IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )
+        node = route.statement.node
+        if route.statement.kind == "VariableShowStmt":
+            name, value = show_value(self.context.settings, node)
+            return LocalResult("SHOW", (Column(name, Oid.TEXT),), [(value,)])
+        return LocalResult(apply_variable_set(self.context.settings, node))
+
+    def _statement_timer(self) -> _StatementTimer:
+        return _StatementTimer(self)
+
+    def cancel(self) -> None:
+        """CancelRequest from another connection: interrupt whatever runs now."""
+        self.warehouse.cancel()
+
+    # --- extended query ----------------------------------------------------------------------
+
+    async def _extended(self, message: Parse | Bind | Describe | Execute | Close) -> None:
+        if self.state is SessionState.EXTENDED_FAILED:
+            return
+        self.state = SessionState.EXTENDED
+        try:
+            if isinstance(message, Parse):
+                self._parse(message)
+            elif isinstance(message, Bind):
+                await self._bind(message)
+            elif isinstance(message, Describe):
+                await self._describe(message)
+            elif isinstance(message, Execute):
+                await self._execute(message)
+            else:
+                await self._close(message)
+        except PgError as error:
+            if error.is_fatal:
+                raise
+            await self._fail(error)
+
+    def _parse(self, message: Parse) -> None:
+        if message.statement and message.statement in self.statements:
+            raise PgError(
+                SqlState.DUPLICATE_PREPARED_STATEMENT,
+                f'prepared statement "{message.statement}" already exists',
+            )
+        try:
+            statements = split_statements(message.sql)
+            if len(statements) > 1:
+                raise PgError(
+                    SqlState.SYNTAX_ERROR,
+                    "cannot insert multiple commands into a prepared statement",
+                )
+            route = self.gate(statements[0], self.context) if statements else None
+        except PgError as error:
+            self._audit_rejection(message.sql, error)
+            raise
+        self.statements[message.statement] = PreparedStatement(
+            message.statement, route, message.parameter_oids
+        )
+        self.stream.write(msg.PARSE_COMPLETE)
+
+    async def _statement_description(self, prepared: PreparedStatement) -> StatementDescription:
+        if prepared.description is None:
+            route = prepared.route
+            if route is None:
+                prepared.description = StatementDescription((), None)
+            elif isinstance(route, ProxyCommand):
+                columns = None
+                if route.statement.kind == "VariableShowStmt":
+                    name, _ = show_value(self.context.settings, route.statement.node)
+                    columns = (Column(name, Oid.TEXT),)
+                prepared.description = StatementDescription(prepared.parameter_oids, columns)
+            else:
+                prepared.description = await self.warehouse.describe(
+                    route.sql, prepared.parameter_oids
+                )
+        return prepared.description
+
+    async def _bind(self, message: Bind) -> None:
+        prepared = self.statements.get(message.statement)
+        if prepared is None:
+            raise _missing("S", message.statement)
+        if message.portal and message.portal in self.portals:
+            raise PgError(SqlState.DUPLICATE_CURSOR, f'cursor "{message.portal}" already exists')
+        description = await self._statement_description(prepared)
+        oids = description.parameter_oids
+        if len(message.parameters) != len(oids):
+            raise PgError(
+                SqlState.PROTOCOL_VIOLATION,
+                f"bind message supplies {len(message.parameters)} parameters, but prepared "
+                f'statement "{message.statement}" requires {len(oids)}',
+            )
+        formats = parameter_formats(message.parameter_formats, len(oids))
+        parameters = tuple(
+            None if raw is None else (decode_binary(raw, oid) if fmt else decode_text(raw, oid))
+            for raw, oid, fmt in zip(message.parameters, oids, formats, strict=True)
+        )
+        columns = description.columns
+        output_formats = result_formats(message.result_formats, len(columns or ()))
+        if message.portal == "" and "" in self.portals:
+            await self._drop_portal("")
+        self.portals[message.portal] = Portal(
+            message.portal, prepared, parameters, output_formats, columns
+        )
+        self.stream.write(msg.BIND_COMPLETE)
+
+    async def _describe(self, message: Describe) -> None:
+        if message.kind == "S":
+            prepared = self.statements.get(message.name)
+            if prepared is None:
+                raise _missing("S", message.name)
+            description = await self._statement_description(prepared)
+            self.stream.write(msg.parameter_description(description.parameter_oids))
+            columns = description.columns
+            formats = (0,) * len(columns or ())
+        else:
+            portal = self.portals.get(message.name)
+            if portal is None:
+                raise _missing("P", message.name)
+            columns, formats = portal.columns, portal.formats
+        if columns is None:
+            self.stream.write(msg.NO_DATA)
+        else:
+            self.stream.write(msg.row_description(columns, formats))
+
+    async def _execute(self, message: Execute) -> None:
+        portal = self.portals.get(message.portal)
+        if portal is None:
+            raise _missing("P", message.portal)
+        route = portal.statement.route
+        if route is None:
+            self.stream.write(msg.EMPTY_QUERY_RESPONSE)
+            return
+        if portal.completed_tag is not None:
+            self.stream.write(msg.command_complete(portal.completed_tag))
+            return
+        limit = message.max_rows if message.max_rows > 0 else None
+        try:
+            with self._statement_timer():
+                if portal.cursor is None:
+                    portal.cursor = await self._start(route, portal.parameters)
+                sent = 0
+                if portal.cursor.columns is not None:
+                    encoder = RowEncoder(
+                        portal.cursor.columns, portal.formats, self.context.settings.timezone
+                    )
+                    sent = await self._send_rows(portal.cursor, encoder, limit)
+                    portal.rows_sent += sent
+                else:
+                    await portal.cursor.fetch(None)
+        except PgError as error:
+            self._audit_statement(route, portal.started, portal.rows_sent, error)
+            await self._drop_portal(portal.name)
+            raise
+        if limit is not None and sent == limit:
+            self.stream.write(msg.PORTAL_SUSPENDED)
+            return
+        portal.completed_tag = portal.cursor.command_tag()
+        await portal.cursor.close()
+        self.stream.write(msg.command_complete(portal.completed_tag))
+        self._audit_statement(route, portal.started, portal.rows_sent, None)
+
+    async def _close(self, message: Close) -> None:
+        if message.kind == "S":
+            self.statements.pop(message.name, None)
+        else:
+            await self._drop_portal(message.name)
+        self.stream.write(msg.CLOSE_COMPLETE)
+
+    async def _drop_portal(self, name: str) -> None:
+        portal = self.portals.pop(name, None)
+        if portal is not None and portal.cursor is not None:
+            await portal.cursor.close()
+
+    async def _close_portals(self, all_portals: bool) -> None:
+        for name in list(self.portals):
+            if all_portals or name == "":
+                await self._drop_portal(name)
+
+    async def _sync(self) -> None:
+        self.state = SessionState.IDLE
+        # Portals live until the end of their transaction, as in PostgreSQL.
+        if self.warehouse.transaction_status == "I":
+            await self._close_portals(all_portals=True)
+        await self._ready()
+
+    # --- audit -------------------------------------------------------------------------------
+
+    def _audit_statement(
+        self, route: Route, started: float, rows: int, error: PgError | None
+    ) -> None:
+        self.audit.event(
+            "statement",
+            user=self.context.user,
+            database=self.context.database,
+            application_name=self.context.application_name,
+            session=self.context.process_id,
+            statement=route.statement.text,
+            fingerprint=fingerprint(route.statement.text),
+            forwarded=route.sql if isinstance(route, Forward) else None,
+            duration_ms=round((time.monotonic() - started) * 1000, 3),
+            rows=rows,
+            outcome="error" if error else "ok",
+            sqlstate=error.sqlstate if error else "00000",
+            error=error.message if error else None,
+        )
+
+    def _audit_rejection(self, sql: str, error: PgError) -> None:
+        self.audit.event(
+            "statement",
+            user=self.context.user,
+            database=self.context.database,
+            application_name=self.context.application_name,
+            session=self.context.process_id,
+            statement=sql,
+            fingerprint=fingerprint(sql),
+            duration_ms=0.0,
+            rows=0,
+            outcome="rejected",
+            sqlstate=error.sqlstate,
+            error=error.message,
+        )
+
+
+class _StatementTimer:
+    """statement_timeout: cancel the warehouse statement when it runs too long."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._handle: asyncio.TimerHandle | None = None
+        self._fired = False
+
+    def _fire(self) -> None:
+        self._fired = True
+        self._session.warehouse.cancel()
+
+    def __enter__(self) -> _StatementTimer:
+        timeout_ms = self._session.context.settings.statement_timeout_ms
+        if timeout_ms > 0:
+            self._handle = asyncio.get_running_loop().call_later(timeout_ms / 1000, self._fire)
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        if self._fired and isinstance(exc, PgError) and exc.sqlstate == SqlState.QUERY_CANCELED:
+            exc.message = "canceling statement due to statement timeout"

@@ -1,0 +1,78 @@
+"""Framing: read length-prefixed messages from a socket with limits checked before allocation."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import struct
+
+from proxy.errors import protocol_violation
+from proxy.wire.frontend import FrontendMessage, StartupPacket, decode_message, decode_startup_packet
+from proxy.wire.protocol import MAX_STARTUP_PACKET_LENGTH
+
+_LENGTH = struct.Struct("!i")
+_HEADER = struct.Struct("!Bi")
+
+
+class ClientGone(Exception):
+    """The client closed the connection (possibly mid-message): end the session quietly."""
+
+
+class MessageStream:
+    """One client connection's byte stream, before and after a TLS upgrade."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_message_size: int
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.max_message_size = max_message_size
+        self.is_tls = False
+
+    async def _read_exactly(self, n: int) -> bytes:
+        try:
+            return await self.reader.readexactly(n)
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError) as exc:
+            raise ClientGone() from exc
+
+    async def read_startup(self) -> StartupPacket:
+        (length,) = _LENGTH.unpack(await self._read_exactly(4))
+        if not 8 <= length <= MAX_STARTUP_PACKET_LENGTH:
+            raise protocol_violation("invalid length of startup packet")
+        return decode_startup_packet(await self._read_exactly(length - 4))
+
+    async def read_message(self) -> FrontendMessage:
+        type_byte, length = _HEADER.unpack(await self._read_exactly(5))
+        if length < 4 or length - 4 > self.max_message_size:
+            raise protocol_violation(f"invalid message length {length}")
+        return decode_message(type_byte, await self._read_exactly(length - 4))
+
+    def has_buffered_bytes(self) -> bool:
+        """Bytes already received but not yet read.
+
+        Checked right after an SSLRequest is answered: anything the client sent before the
+        TLS handshake would otherwise be read as if it had come over TLS (CVE-2021-23214).
+        """
+        return len(getattr(self.reader, "_buffer", b"")) > 0
+
+    async def start_tls(self, context: ssl.SSLContext) -> None:
+        await self.writer.start_tls(context)
+        self.is_tls = True
+
+    def write(self, data: bytes) -> None:
+        self.writer.write(data)
+
+    async def flush(self) -> None:
+        try:
+            await self.writer.drain()
+        except (ConnectionError, ssl.SSLError) as exc:
+            raise ClientGone() from exc
+
+    async def close(self) -> None:
+        if self.writer.is_closing():
+            return
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except (ConnectionError, ssl.SSLError, OSError):
+            pass

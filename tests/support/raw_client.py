@@ -1,0 +1,114 @@
+"""A minimal hand-driven protocol client, for sending exactly the bytes a test needs."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass
+
+from scramp import ScramClient
+
+
+def startup_packet(user: str, database: str = "acme", minor: int = 0, **extra: str) -> bytes:
+    body = struct.pack("!I", (3 << 16) | minor)
+    for key, value in {"user": user, "database": database, **extra}.items():
+        body += key.encode() + b"\0" + value.encode() + b"\0"
+    body += b"\0"
+    return struct.pack("!I", len(body) + 4) + body
+
+
+def message(type_byte: bytes, payload: bytes = b"") -> bytes:
+    return type_byte + struct.pack("!I", len(payload) + 4) + payload
+
+
+def query(sql: str | bytes) -> bytes:
+    raw = sql.encode() if isinstance(sql, str) else sql
+    return message(b"Q", raw + b"\0")
+
+
+@dataclass
+class Reply:
+    type: bytes
+    payload: bytes
+
+    def fields(self) -> dict[str, str]:
+        """ErrorResponse / NoticeResponse fields by code."""
+        out = {}
+        for part in self.payload.split(b"\0"):
+            if part:
+                out[chr(part[0])] = part[1:].decode()
+        return out
+
+
+class RawConnection:
+    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _fill(self, n: int) -> bool:
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return False
+            self.buffer += chunk
+        return True
+
+    def read_byte(self) -> bytes | None:
+        if not self._fill(1):
+            return None
+        byte, self.buffer = self.buffer[:1], self.buffer[1:]
+        return byte
+
+    def read(self) -> Reply | None:
+        """The next message, or None when the server closed the connection."""
+        if not self._fill(5):
+            return None
+        type_byte = self.buffer[:1]
+        (length,) = struct.unpack("!I", self.buffer[1:5])
+        if not self._fill(1 + length):
+            return None
+        payload = self.buffer[5 : 1 + length]
+        self.buffer = self.buffer[1 + length :]
+        return Reply(type_byte, payload)
+
+    def read_until(self, type_byte: bytes) -> list[Reply]:
+        replies = []
+        while True:
+            reply = self.read()
+            if reply is None:
+                raise ConnectionError(f"closed before {type_byte!r}; got {replies}")
+            replies.append(reply)
+            if reply.type == type_byte:
+                return replies
+
+    def closed(self) -> bool:
+        """True when the server has closed the connection (after any pending messages)."""
+        try:
+            while True:
+                if self.read() is None:
+                    return True
+        except (ConnectionResetError, TimeoutError, socket.timeout):
+            return False
+
+    def login(self, user: str, password: str | None = None, **extra: str) -> list[Reply]:
+        """Startup + SCRAM-SHA-256; returns the messages up to the first ReadyForQuery."""
+        self.send(startup_packet(user, **extra))
+        reply = self.read()
+        assert reply is not None and reply.type == b"R", reply
+        (code,) = struct.unpack("!I", reply.payload[:4])
+        if code == 10:
+            client = ScramClient(["SCRAM-SHA-256"], user, password or user)
+            first = client.get_client_first().encode()
+            payload = b"SCRAM-SHA-256\0" + struct.pack("!I", len(first)) + first
+            self.send(message(b"p", payload))
+            reply = self.read()
+            assert reply is not None and reply.type == b"R", reply
+            client.set_server_first(reply.payload[4:].decode())
+            self.send(message(b"p", client.get_client_final().encode()))
+        return self.read_until(b"Z")
+
+    def close(self) -> None:
+        self.sock.close()
