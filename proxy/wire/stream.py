@@ -8,10 +8,10 @@ import struct
 
 from proxy.errors import protocol_violation
 from proxy.wire.frontend import FrontendMessage, StartupPacket, decode_message, decode_startup_packet
-from proxy.wire.protocol import MAX_STARTUP_PACKET_LENGTH
+from proxy.wire.protocol import MAX_STARTUP_PACKET_LENGTH, Frontend
 
 _LENGTH = struct.Struct("!i")
-_HEADER = struct.Struct("!Bi")
+KNOWN_MESSAGE_TYPES = frozenset(member.value for member in Frontend)
 
 
 class ClientGone(Exception):
@@ -42,7 +42,12 @@ class MessageStream:
         return decode_startup_packet(await self._read_exactly(length - 4))
 
     async def read_message(self) -> FrontendMessage:
-        type_byte, length = _HEADER.unpack(await self._read_exactly(5))
+        # The type byte is checked before the length is read: a stray startup packet (type
+        # byte 0) must fail at once, not wait for megabytes its "length" promises.
+        type_byte = (await self._read_exactly(1))[0]
+        if type_byte not in KNOWN_MESSAGE_TYPES:
+            raise protocol_violation(f"invalid frontend message type {type_byte}")
+        (length,) = _LENGTH.unpack(await self._read_exactly(4))
         if length < 4 or length - 4 > self.max_message_size:
             raise protocol_violation(f"invalid message length {length}")
         return decode_message(type_byte, await self._read_exactly(length - 4))

@@ -93,10 +93,16 @@ class RawConnection:
         except (ConnectionResetError, TimeoutError, socket.timeout):
             return False
 
-    def login(self, user: str, password: str | None = None, **extra: str) -> list[Reply]:
+    def login(
+        self, user: str, password: str | None = None, minor: int = 0, **extra: str
+    ) -> list[Reply]:
         """Startup + SCRAM-SHA-256; returns the messages up to the first ReadyForQuery."""
-        self.send(startup_packet(user, **extra))
+        self.send(startup_packet(user, minor=minor, **extra))
+        early: list[Reply] = []
         reply = self.read()
+        while reply is not None and reply.type == b"v":  # NegotiateProtocolVersion
+            early.append(reply)
+            reply = self.read()
         assert reply is not None and reply.type == b"R", reply
         (code,) = struct.unpack("!I", reply.payload[:4])
         if code == 10:
@@ -108,7 +114,7 @@ class RawConnection:
             assert reply is not None and reply.type == b"R", reply
             client.set_server_first(reply.payload[4:].decode())
             self.send(message(b"p", client.get_client_final().encode()))
-        return self.read_until(b"Z")
+        return early + self.read_until(b"Z")
 
     def close(self) -> None:
         self.sock.close()
