@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
-
 from proxy.backends.base import Column
 from proxy.errors import PgError, SqlState, protocol_violation
 from proxy.wire import backend as msg
-from proxy.wire.types import encode_binary, encode_text
+from proxy.wire.types import binary_encoder, text_encoder
 
 FieldEncoder = Callable[[object], bytes]
 
@@ -48,9 +46,9 @@ class RowEncoder:
 
     def __init__(self, columns: Sequence[Column], formats: Sequence[int], timezone: str) -> None:
         self._encoders: list[FieldEncoder] = [
-            partial(encode_binary, oid=column.type_oid)
+            binary_encoder(column.type_oid)
             if format_code == 1
-            else partial(encode_text, oid=column.type_oid, timezone=timezone)
+            else text_encoder(column.type_oid, timezone=timezone)
             for column, format_code in zip(columns, formats, strict=True)
         ]
         self._count = len(self._encoders)

@@ -339,7 +339,9 @@ class Session:
             )
         formats = parameter_formats(message.parameter_formats, len(oids))
         parameters = tuple(
-            None if raw is None else (decode_binary(raw, oid) if fmt else decode_text(raw, oid))
+            None if raw is None
+            else decode_binary(raw, oid) if fmt
+            else decode_text(raw, oid, timezone=self.context.settings.timezone)
             for raw, oid, fmt in zip(message.parameters, oids, formats, strict=True)
         )
         columns = description.columns
