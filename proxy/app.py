@@ -10,9 +10,9 @@ import structlog
 
 from proxy.audit import AuditLog
 from proxy.backends.base import Warehouse
-from proxy.routing import route_unchecked
+from proxy.deployment import DeploymentHolder, mask_key
+from proxy.policy.gate import PolicyGate
 from proxy.settings import Settings
-from proxy.users import load_users
 from proxy.wire.server import ProxyServer, ServerConfig
 from proxy.wire.tls import server_context
 
@@ -28,24 +28,25 @@ async def open_warehouse(settings: Settings) -> Warehouse:
     return warehouse
 
 
-async def build_server(settings: Settings) -> ProxyServer:
-    users = load_users(settings.users_file)
+async def build_server(settings: Settings) -> tuple[ProxyServer, DeploymentHolder]:
+    deployment = DeploymentHolder(settings)
     warehouse = await open_warehouse(settings)
+    audit = AuditLog(settings.audit_log)
     config = ServerConfig(
         database=settings.database,
         auth_method=settings.auth,
-        users=users.users,
+        users=lambda: deployment().users,
         server_version=settings.server_version,
         max_message_size=settings.max_message_size,
         max_connections=settings.max_connections,
     )
-    return ProxyServer(
-        config, warehouse, route_unchecked, AuditLog(settings.audit_log), server_context(settings)
-    )
+    gate = PolicyGate(deployment, mask_key(settings), audit)
+    server = ProxyServer(config, warehouse, gate, audit, server_context(settings))
+    return server, deployment
 
 
 async def serve(settings: Settings) -> None:
-    server = await build_server(settings)
+    server, deployment = await build_server(settings)
     host, port = await server.start(settings.host, settings.port)
     # The one line scripts and tests wait for: the address really listened on.
     print(f"purpose-proxy listening on {host}:{port} (database {settings.database})", flush=True)
@@ -54,6 +55,9 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
+    with contextlib.suppress(NotImplementedError):
+        # SIGHUP re-reads catalog/, policies/ and users; a broken file keeps the last good one.
+        loop.add_signal_handler(signal.SIGHUP, deployment.reload)
     serving = asyncio.create_task(server.serve_forever())
     await stop.wait()
     serving.cancel()

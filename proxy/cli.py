@@ -48,6 +48,21 @@ def _hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from proxy.check import as_json, as_text, check
+    from proxy.deployment import DeploymentHolder
+
+    try:
+        settings = load_settings(args.config)
+        deployment = DeploymentHolder(settings)()
+    except (ConfigError, ValidationError, FileNotFoundError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    decisions = check(deployment, args.user, args.purpose, args.sql)
+    print(as_json(decisions) if args.json else as_text(decisions))
+    return 0 if all(type(d).__name__ == "Allow" for d in decisions) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="purpose-proxy",
@@ -60,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default 6432; 0 picks one)")
     serve.set_defaults(handler=_serve)
+
+    check = commands.add_parser(
+        "check", help="show the decision for a statement: lineage, labels, rewrite or rejection"
+    )
+    check.add_argument("sql", help="one or more SQL statements")
+    check.add_argument("--user", required=True)
+    check.add_argument("--purpose", help="the declared purpose (default: the user's default)")
+    check.add_argument("--config", type=Path, help="YAML settings file")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.set_defaults(handler=_check)
 
     hash_password = commands.add_parser(
         "hash-password", help="print a SCRAM-SHA-256 verifier for policies/users.yaml"

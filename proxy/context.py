@@ -17,6 +17,11 @@ class SessionContext:
     settings: SessionSettings
     attributes: Mapping[str, str] = field(default_factory=dict)
     protocol_minor: int = 0
+    connection_purpose: str | None = None  # from the startup `options=-c purpose=...`
+
+    @property
+    def session_purpose(self) -> str | None:
+        return self.settings.get("purpose") or None
 
     @property
     def application_name(self) -> str:

@@ -7,8 +7,8 @@ statement of a query string before any of them runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from proxy.context import SessionContext
 from proxy.sql.statements import Statement
@@ -29,11 +29,11 @@ class Forward:
 
 
 Route = ProxyCommand | Forward
-Gate = Callable[[Statement, SessionContext], Route]
 
 
-def route_unchecked(statement: Statement, context: SessionContext) -> Route:
-    """Routing alone, with no policy: used where no decision core is configured."""
-    if statement.kind in PROXY_COMMANDS:
-        return ProxyCommand(statement)
-    return Forward(statement, statement.text)
+class Gate(Protocol):
+    """Decides every statement (and the purpose a connection declares) before anything runs."""
+
+    def __call__(self, statement: Statement, context: SessionContext) -> Route: ...
+
+    def check_connection(self, user: str, purpose: str | None) -> None: ...

@@ -128,6 +128,8 @@ def _parameters(server_version: str) -> dict[str, Parameter]:
         ),
         Parameter("is_superuser", "off", None, reported=True),
         Parameter("application_name", "", _any_text, reported=True),
+        # The purpose the session declared (SET purpose); granted-ness is the gate's check.
+        Parameter("purpose", "", _any_text),
         Parameter("session_authorization", "", None, reported=True),
         Parameter("default_transaction_read_only", "off", None, reported=True),
         Parameter("in_hot_standby", "off", None, reported=True),
@@ -251,30 +253,39 @@ def _constant_text(node: ast.Node) -> str:
 _SPECIAL_NAMES = {"timezone": "TimeZone", "datestyle": "DateStyle"}
 
 
-def apply_variable_set(settings: SessionSettings, node: ast.VariableSetStmt) -> str:
-    """Apply SET/RESET to the proxy's settings; returns the CommandComplete tag."""
+def variable_set_target(node: ast.VariableSetStmt) -> tuple[str | None, str | None]:
+    """(parameter, new value) of a SET/RESET; value None means back to the default.
+
+    RESET ALL gives (None, None).
+    """
     kind = node.kind
     if kind == VariableSetKind.VAR_RESET_ALL:
-        settings.reset_all()
-        return "RESET"
+        return None, None
     if kind == VariableSetKind.VAR_SET_MULTI:
         raise PgError(
             SqlState.FEATURE_NOT_SUPPORTED,
             f"SET {node.name} is not supported through purpose-proxy",
         )
     name = _SPECIAL_NAMES.get(node.name, node.name)
-    if kind == VariableSetKind.VAR_RESET:
-        settings.reset(name)
-        return "RESET"
+    if kind in (VariableSetKind.VAR_RESET, VariableSetKind.VAR_SET_DEFAULT):
+        return name, None
     if node.is_local:
         raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "SET LOCAL is not supported through purpose-proxy")
-    if kind == VariableSetKind.VAR_SET_DEFAULT:
-        settings.reset(name)
-        return "SET"
     if kind != VariableSetKind.VAR_SET_VALUE or not node.args:
         raise PgError(SqlState.FEATURE_NOT_SUPPORTED, f"SET {name} form is not supported")
-    settings.set(name, ", ".join(_constant_text(arg) for arg in node.args))
-    return "SET"
+    return name, ", ".join(_constant_text(arg) for arg in node.args)
+
+
+def apply_variable_set(settings: SessionSettings, node: ast.VariableSetStmt) -> str:
+    """Apply SET/RESET to the proxy's settings; returns the CommandComplete tag."""
+    name, value = variable_set_target(node)
+    if name is None:
+        settings.reset_all()
+    elif value is None:
+        settings.reset(name)
+    else:
+        settings.set(name, value)
+    return "RESET" if node.kind in (VariableSetKind.VAR_RESET, VariableSetKind.VAR_RESET_ALL) else "SET"
 
 
 def show_value(settings: SessionSettings, node: ast.VariableShowStmt) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,7 +46,12 @@ class Settings(BaseSettings):
     port: int = Field(6432, ge=0, le=65535)
     database: str = "acme"
     auth: Literal["scram-sha-256", "trust"] = "scram-sha-256"
-    users_file: Path = Path("policies/users.yaml")
+    catalog_dir: Path = Path("catalog")
+    policies_dir: Path = Path("policies")
+    users_file: Path | None = None  # default: policies_dir/users.yaml
+    # Key of the `hash` mask. Default: generated once into state_dir/mask.key. Keep it secret:
+    # whoever has it can hash guesses and compare them with masked values.
+    mask_key: SecretStr | None = None
     state_dir: Path = Path("var")
     backend: Literal["duckdb"] = "duckdb"
     duckdb: DuckDBSettings = DuckDBSettings()

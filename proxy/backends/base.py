@@ -7,7 +7,7 @@ small is what lets the decision core sit between the two without either knowing 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -73,6 +73,11 @@ class WarehouseSession(Protocol):
 
     def cancel(self) -> None:
         """Interrupt the running statement; safe to call from any thread or task."""
+        ...
+
+    def set_parameters(self, values: Mapping[str, str]) -> None:
+        """The session's run-time parameters (the proxy answers SET/SHOW itself), so that
+        current_setting() inside SQL agrees with SHOW."""
         ...
 
     async def close(self) -> None: ...

@@ -16,6 +16,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from proxy.backends.duckdb_functions import to_duckdb_functions
 from proxy.backends.duckdb_catalog import OID_MARKER, patch_unparseable_types, rewrite_catalog_references
 from proxy.errors import PgError, SqlState
 
@@ -394,6 +395,7 @@ def transpile(sql: str) -> Transpiled:
     try:
         apply_pg_column_names(tree)
         tree = rewrite_catalog_references(tree)
+        tree = to_duckdb_functions(tree)
     except PgError:
         raise
     except Exception as error:  # a tree shape the rewrite does not expect: refuse, never guess

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -38,7 +38,7 @@ AUTHENTICATION_TIMEOUT_S = 60.0
 class ServerConfig:
     database: str
     auth_method: str
-    users: Mapping[str, UserEntry]
+    users: Callable[[], Mapping[str, UserEntry]]  # the current users (reloadable)
     server_version: str
     max_message_size: int
     max_connections: int
@@ -153,12 +153,13 @@ class ProxyServer:
         negotiation = negotiation_message(packet, request)
         if negotiation is not None:
             stream.write(negotiation)
-        entry = self.config.users.get(request.user)
+        entry = self.config.users().get(request.user)
         await authenticate(stream, request.user, entry, self.config.auth_method)  # type: ignore[arg-type]
         assert entry is not None
         if request.database != self.config.database:
             raise PgError(SqlState.INVALID_CATALOG_NAME,
                           f'database "{request.database}" does not exist', severity="FATAL")
+        self.gate.check_connection(request.user, request.purpose)
         settings = SessionSettings.create(self.config.server_version, request.user)
         for name, value in request.settings.items():
             try:
@@ -168,6 +169,7 @@ class ProxyServer:
                 raise
         settings.take_changes()
         warehouse_session = await self.warehouse.open_session(request.user, request.database)
+        warehouse_session.set_parameters(settings.values)
         holder: list[Session] = []
         key = self.cancels.register(request.protocol_minor, lambda: holder[0].cancel())
         try:
@@ -179,6 +181,7 @@ class ProxyServer:
                 settings=settings,
                 attributes=entry.attributes,
                 protocol_minor=request.protocol_minor,
+                connection_purpose=request.purpose,
             )
             session = Session(stream, context, warehouse_session, self.gate, self.audit)
             holder.append(session)

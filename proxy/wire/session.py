@@ -253,7 +253,9 @@ class Session:
         if route.statement.kind == "VariableShowStmt":
             name, value = show_value(self.context.settings, node)
             return LocalResult("SHOW", (Column(name, Oid.TEXT),), [(value,)])
-        return LocalResult(apply_variable_set(self.context.settings, node))
+        tag = apply_variable_set(self.context.settings, node)
+        self.warehouse.set_parameters(self.context.settings.values)
+        return LocalResult(tag)
 
     def _statement_timer(self) -> _StatementTimer:
         return _StatementTimer(self)

@@ -60,8 +60,10 @@ class StartupRequest:
     user: str
     database: str
     protocol_minor: int
-    settings: dict[str, str]  # run-time parameters: name -> value, from params and -c options
+    settings: dict[str, str]  # run-time parameters given as startup parameters
     unrecognized_protocol_options: tuple[str, ...]
+    purpose: str | None  # declared with options='-c purpose=...'
+
 
 
 def read_startup(message: StartupMessage) -> StartupRequest:
@@ -85,13 +87,22 @@ def read_startup(message: StartupMessage) -> StartupRequest:
         for name, value in parameters.items()
         if name not in CONNECTION_PARAMETERS and not name.startswith("_pq_.")
     }
-    settings.update(parse_options(parameters.get("options", "")))
+    options = parse_options(parameters.get("options", ""))
+    others = sorted(set(options) - {"purpose"})
+    if others:
+        raise PgError(
+            SqlState.INSUFFICIENT_PRIVILEGE,
+            f'startup option "{others[0]}" is not accepted by purpose-proxy',
+            hint='The options parameter accepts only "-c purpose=<purpose>".',
+            severity="FATAL",
+        )
     return StartupRequest(
         user=user,
         database=parameters.get("database") or user,
         protocol_minor=min(message.minor, NEWEST_MINOR),
         settings=settings,
         unrecognized_protocol_options=protocol_options,
+        purpose=options.get("purpose") or None,
     )
 
 

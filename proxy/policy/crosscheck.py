@@ -1,0 +1,83 @@
+"""One parse as the warehouse parses: sqlglot's reading must agree with PostgreSQL's own.
+
+sqlglot and PostgreSQL disagree on some input (`U&"\\0065mail"` is a column to PostgreSQL and a
+bitwise AND to sqlglot). The statement is judged on sqlglot's tree but run by PostgreSQL, so
+any disagreement on which relations and columns a statement names is a refusal. Functions,
+operators and types are checked on PostgreSQL's tree, where their names are exact.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from proxy.policy.decision import Refusal
+from proxy.sql.functions import check_functions, check_operators, check_types
+from proxy.sql.pg_facts import pg_facts
+from proxy.sql.resolve import referenced_tables
+from proxy.sql.statements import Statement
+
+_DISAGREE_HINT = (
+    "purpose-proxy reads each statement twice (sqlglot and PostgreSQL's own parser) and "
+    "refuses it when the two disagree. Write identifiers plainly (no U&\"...\" escapes)."
+)
+
+
+def _folded(identifier: exp.Identifier | str) -> str:
+    if isinstance(identifier, exp.Identifier):
+        return identifier.this if identifier.quoted else identifier.this.lower()
+    return identifier.lower()
+
+
+def _sqlglot_relations(parsed: exp.Expression) -> set[tuple[str | None, str]]:
+    relations = set()
+    for table in referenced_tables(parsed):
+        db = table.args.get("db")
+        relations.add((_folded(db) if db is not None else None, _folded(table.this)))
+    return relations
+
+
+def _is_collation(column: exp.Column) -> bool:
+    """`COLLATE pg_catalog."default"`: sqlglot reads the collation name as a column."""
+    parent = column.parent
+    return isinstance(parent, exp.Collate) and parent.args.get("expression") is column
+
+
+def _sqlglot_columns(parsed: exp.Expression) -> set[str]:
+    return {_folded(column.this) for column in parsed.find_all(exp.Column)
+            if isinstance(column.this, exp.Identifier) and not _is_collation(column)}
+
+
+def check_against_postgres(statement: Statement, parsed: exp.Expression) -> None:
+    facts = pg_facts(statement.node)
+    ours = _sqlglot_relations(parsed)
+    if ours != set(facts.relations):
+        raise Refusal(
+            "the statement is read differently by purpose-proxy's analyzer and by PostgreSQL "
+            "(relations differ)",
+            detail=f"analyzer: {sorted(map(str, ours))}; PostgreSQL: "
+            f"{sorted(map(str, facts.relations))}",
+            hint=_DISAGREE_HINT,
+        )
+    columns = _sqlglot_columns(parsed)
+    if columns != set(facts.column_names):
+        raise Refusal(
+            "the statement is read differently by purpose-proxy's analyzer and by PostgreSQL "
+            "(columns differ)",
+            detail=f"analyzer: {sorted(columns)}; PostgreSQL: {sorted(facts.column_names)}",
+            hint=_DISAGREE_HINT,
+        )
+    refused = check_functions(facts.functions)
+    if refused:
+        raise Refusal(
+            f"function {refused[0]} is not allowed through purpose-proxy",
+            hint="Only built-in functions that cannot read data by themselves or run SQL text "
+            "are allowed.",
+        )
+    refused = check_operators(facts.operators)
+    if refused:
+        raise Refusal(f"operator {refused[0]} is not allowed through purpose-proxy",
+                      hint="Only PostgreSQL's built-in operators are allowed.")
+    refused = check_types(facts.type_names)
+    if refused:
+        raise Refusal(f"type {refused[0]} is not allowed through purpose-proxy",
+                      hint="Only casts to PostgreSQL's built-in types are allowed.")

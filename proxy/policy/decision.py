@@ -1,0 +1,74 @@
+"""What the decision core returns: a small closed type, and the evidence the audit keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from proxy.errors import PgError, SqlState
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnVerdict:
+    """What happens to one catalog column the statement reads."""
+
+    column: str  # schema.table.column
+    labels: tuple[str, ...]
+    action: str  # the enforced action: allow, mask:hash, deny, predicate_only, aggregate_only(k)
+    label: str | None  # the label that decided it
+    shadow_action: str | None = None  # what a shadow-mode rule would do instead
+    uses: tuple[str, ...] = ()  # clauses it was read in
+
+
+@dataclass(frozen=True)
+class Report:
+    """Evidence for the audit log and the `check` command."""
+
+    purpose: str | None
+    purpose_source: str | None  # statement, session, connection, default
+    statement_kind: str
+    tables: tuple[str, ...] = ()
+    columns: tuple[ColumnVerdict, ...] = ()
+    lineage: tuple[tuple[str, tuple[str, ...]], ...] = ()  # output -> "source (flow)"
+    shadow: tuple[str, ...] = ()  # what enforcing the shadow rules would have done
+    rewrites: tuple[str, ...] = ()  # masks, row filters, k guards applied
+
+    def labels(self) -> tuple[str, ...]:
+        return tuple(sorted({label for column in self.columns for label in column.labels}))
+
+
+@dataclass(frozen=True)
+class Allow:
+    """Run `sql` (the statement itself when `rewritten` is False)."""
+
+    sql: str
+    rewritten: bool
+    report: Report
+
+
+@dataclass(frozen=True)
+class Reject:
+    sqlstate: str
+    message: str
+    report: Report
+    detail: str | None = None
+    hint: str | None = None
+
+    def error(self) -> PgError:
+        return PgError(self.sqlstate, self.message, detail=self.detail, hint=self.hint)
+
+
+Decision = Allow | Reject
+
+
+@dataclass
+class Refusal(Exception):
+    """Raised inside the decision core; `decide` turns it into a Reject with the report so far."""
+
+    message: str
+    detail: str | None = None
+    hint: str | None = None
+    sqlstate: str = SqlState.INSUFFICIENT_PRIVILEGE
+    report: Report | None = None  # the evidence gathered before the refusal
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)

@@ -1,0 +1,105 @@
+"""The decision core plugged into the session: every statement passes here before it runs.
+
+Turns `decide`'s Allow/Reject into the session's routes and errors, answers the proxy's own
+statements (SET purpose, SHOW), and writes one audit event per decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from proxy.audit import AuditLog, fingerprint
+from proxy.context import SessionContext
+from proxy.errors import PgError
+from proxy.policy.decide import DecisionContext, decide
+from proxy.policy.decision import Allow, Decision, Refusal, Report
+from proxy.policy.model import Deployment
+from proxy.policy.purpose import DeclaredPurpose, require_granted
+from proxy.routing import PROXY_COMMANDS, Forward, ProxyCommand, Route
+from proxy.session_settings import variable_set_target
+from proxy.sql.statements import Statement
+
+
+def _declared_purpose(statement: Statement) -> str | None:
+    """The purpose a `SET purpose = ...` declares; None for any other statement or a RESET."""
+    if statement.kind != "VariableSetStmt" or (statement.node.name or "").lower() != "purpose":
+        return None
+    return variable_set_target(statement.node)[1]
+
+
+class PolicyGate:
+    """A Gate (see proxy.routing) that enforces the deployment's policies."""
+
+    def __init__(
+        self, deployment: Callable[[], Deployment], mask_key: str, audit: AuditLog
+    ) -> None:
+        self._deployment = deployment  # the current configuration (reloads swap it)
+        self._mask_key = mask_key
+        self._audit = audit
+
+    def check_connection(self, user: str, purpose: str | None) -> None:
+        """A purpose declared at connect time must be granted (raised as FATAL by the server)."""
+        if purpose:
+            try:
+                require_granted(self._deployment(), user, purpose)
+            except Refusal as refusal:
+                raise PgError(refusal.sqlstate, refusal.message, hint=refusal.hint,
+                              severity="FATAL") from None
+
+    def __call__(self, statement: Statement, context: SessionContext) -> Route:
+        purpose = _declared_purpose(statement)
+        if purpose:
+            try:
+                require_granted(self._deployment(), context.user, purpose)
+            except Refusal as refusal:
+                self._record(statement, context, None, refusal.message)
+                raise PgError(refusal.sqlstate, refusal.message, hint=refusal.hint) from None
+        if statement.kind in PROXY_COMMANDS:
+            return ProxyCommand(statement)
+        decision = decide(
+            statement,
+            DecisionContext(
+                user=context.user,
+                attributes=context.attributes,
+                declared=DeclaredPurpose(context.session_purpose, context.connection_purpose),
+                mask_key=self._mask_key,
+            ),
+            self._deployment(),
+        )
+        self._record(statement, context, decision, None)
+        if isinstance(decision, Allow):
+            return Forward(statement, decision.sql)
+        raise decision.error()
+
+    def _record(
+        self,
+        statement: Statement,
+        context: SessionContext,
+        decision: Decision | None,
+        refusal: str | None,
+    ) -> None:
+        report: Report | None = decision.report if decision is not None else None
+        self._audit.event(
+            "decision",
+            user=context.user,
+            session=context.process_id,
+            purpose=report.purpose if report else None,
+            purpose_source=report.purpose_source if report else None,
+            statement_fingerprint=fingerprint(statement.text),
+            statement=statement.text,
+            decision=("allow" if isinstance(decision, Allow) else "reject"),
+            rewritten=(decision.sql.replace(self._mask_key, "<mask key>")
+                       if isinstance(decision, Allow) and decision.rewritten else None),
+            reason=refusal or (None if isinstance(decision, Allow) or decision is None
+                               else decision.message),
+            tables=list(report.tables) if report else [],
+            columns=[
+                {"column": c.column, "labels": list(c.labels), "action": c.action,
+                 "shadow_action": c.shadow_action, "uses": list(c.uses)}
+                for c in (report.columns if report else ())
+            ],
+            labels=list(report.labels()) if report else [],
+            shadow=list(report.shadow) if report else [],
+            rewrites=[r.replace(self._mask_key, "<mask key>") for r in report.rewrites]
+            if report else [],
+        )

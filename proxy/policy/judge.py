@@ -1,0 +1,167 @@
+"""Judge every catalog column a statement reads against the purpose's rules.
+
+Masks need no judging here (the rewrite applies them at the base relation); deny,
+predicate_only and aggregate_only are judged from lineage: where each column is read and
+whether it reaches the output. Shadow-mode rules are judged too, but only reported.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from proxy.policy.model import Action, ColumnAction, Deployment, Rule
+from proxy.sql.lineage import (
+    PREDICATE_CLAUSES,
+    SUMMARIZING_AGGREGATES,
+    Clause,
+    ColumnUse,
+    Flow,
+    Lineage,
+    SourceColumn,
+)
+
+_BLOCK_ID = "pp_block"
+
+
+@dataclass(frozen=True)
+class Violation:
+    message: str
+    detail: str | None
+    hint: str | None
+
+
+@dataclass(frozen=True)
+class JudgedColumn:
+    labels: frozenset[str]
+    column_action: ColumnAction
+
+    def describe_enforced(self) -> str:
+        return describe_rule(self.column_action.enforced)
+
+    def describe_rule(self) -> str:
+        return describe_rule(self.column_action.rule)
+
+
+@dataclass
+class Judgement:
+    actions: dict[SourceColumn, JudgedColumn] = field(default_factory=dict)
+    violation: Violation | None = None
+    group_guards: dict[int, int] = field(default_factory=dict)  # block id -> k
+    shadow_notes: list[str] = field(default_factory=list)
+
+
+def describe_rule(rule: Rule) -> str:
+    if rule.action is Action.MASK and rule.method is not None:
+        return f"mask:{rule.method.value}"
+    if rule.action is Action.AGGREGATE_ONLY:
+        return f"aggregate_only(k={rule.k})"
+    return rule.action.value
+
+
+def _where(use: ColumnUse) -> str:
+    if use.clause is Clause.OUTPUT:
+        return f'output column "{use.output}" <- {use.source} ({use.kind.value})'
+    return f"{use.source} is read in {use.clause.value.upper()}"
+
+
+def _uses_allowed(rule: Rule, uses: Sequence[ColumnUse]) -> ColumnUse | None:
+    """The first use the rule forbids, or None."""
+    for use in uses:
+        if rule.action is Action.DENY:
+            return use
+        if rule.action is Action.PREDICATE_ONLY:
+            if use.clause in PREDICATE_CLAUSES or use.clause is Clause.FILTER:
+                continue
+            if use.clause is Clause.PROJECTION and use.kind is Flow.DIRECT:
+                continue  # passed through a CTE or subquery; judged where it ends up
+            return use
+        if rule.action is Action.AGGREGATE_ONLY:
+            if use.kind is Flow.AGGREGATED and use.aggregate in SUMMARIZING_AGGREGATES:
+                continue  # already summarized by a guarded block
+            in_summary = (
+                use.aggregate in SUMMARIZING_AGGREGATES
+                and use.plain_in_aggregate
+                and use.clause in (Clause.OUTPUT, Clause.PROJECTION, Clause.HAVING)
+            )
+            if not in_summary:
+                return use
+    return None
+
+
+def _guards(rule: Rule, uses: Sequence[ColumnUse]) -> dict[int, int]:
+    guards: dict[int, int] = {}
+    if rule.action is Action.AGGREGATE_ONLY and rule.k is not None:
+        for use in uses:
+            if use.block is not None and use.aggregate is not None:
+                block = use.block.meta.get(_BLOCK_ID)
+                if block is not None:
+                    guards[block] = max(guards.get(block, 0), rule.k)
+    return guards
+
+
+def _hint(rule: Rule, label: str | None, purpose: str, allowed_in: list[str]) -> str:
+    label_text = label or "its labels"
+    if rule.action is Action.PREDICATE_ONLY:
+        return (f'Under purpose "{purpose}", {label_text} may only be used in WHERE, '
+                "JOIN ... ON or HAVING, never in the output or in GROUP BY / ORDER BY.")
+    if rule.action is Action.AGGREGATE_ONLY:
+        return (f'Under purpose "{purpose}", {label_text} may only be output inside count(), '
+                f"count(DISTINCT ...), sum() or avg(); groups of fewer than {rule.k} rows are "
+                "not returned.")
+    where = ", ".join(allowed_in) if allowed_in else "none"
+    return (f'Purpose "{purpose}" may not read {label_text}. Remove the column from the '
+            f"statement, or use a purpose that may read it (may: {where}) and request a "
+            "grant for it if you do not have one.")
+
+
+def _purposes_that_read(deployment: Deployment, labels: frozenset[str], user: str) -> list[str]:
+    entry = deployment.user(user)
+    granted = set(entry.purposes) if entry is not None else set()
+    readers = []
+    for name in sorted(deployment.policies.purposes):
+        action = deployment.policies.column_action(name, labels).enforced.action
+        if action in (Action.ALLOW, Action.MASK):
+            readers.append(f"{name} (granted)" if name in granted else name)
+    return readers
+
+
+def judge_columns(lineage: Lineage, purpose: str, deployment: Deployment, user: str) -> Judgement:
+    judgement = Judgement()
+    by_source: dict[SourceColumn, list[ColumnUse]] = defaultdict(list)
+    for use in lineage.uses:
+        by_source[use.source].append(use)
+    # Output uses first, in output order, so the error names what the user sees first.
+    ordered = sorted(by_source.items(), key=lambda item: str(item[0]))
+    for source, uses in ordered:
+        table = deployment.catalog.table(source.schema, source.table)
+        entry = table.column(source.column) if table else None
+        labels = entry.labels if entry else frozenset()
+        column_action = deployment.policies.column_action(purpose, labels)
+        judgement.actions[source] = JudgedColumn(labels, column_action)
+        enforced = column_action.enforced
+        forbidden = _uses_allowed(enforced, uses)
+        if forbidden is not None and judgement.violation is None:
+            label = column_action.enforced_label
+            judgement.violation = Violation(
+                message=(f'permission denied for column "{source.column}" of table '
+                         f'{source.schema}.{source.table} (label {label}, purpose "{purpose}": '
+                         f'{describe_rule(enforced)})'),
+                detail=_where(forbidden),
+                hint=_hint(enforced, label, purpose,
+                           _purposes_that_read(deployment, labels, user)),
+            )
+        for block, k in _guards(enforced, uses).items():
+            judgement.group_guards[block] = max(judgement.group_guards.get(block, 0), k)
+        if column_action.shadowed:
+            rule = column_action.rule
+            would = _uses_allowed(rule, uses)
+            if would is not None:
+                judgement.shadow_notes.append(
+                    f"would reject: {source} ({column_action.label} is {describe_rule(rule)} "
+                    f'for purpose "{purpose}"; {_where(would)})'
+                )
+            elif rule.action is Action.MASK:
+                judgement.shadow_notes.append(f"would mask {source}: {describe_rule(rule)}")
+    return judgement

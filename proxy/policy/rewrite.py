@@ -1,0 +1,100 @@
+"""Rewrite at the base relation: a governed table becomes a CTE that applies its policy.
+
+`FROM shop.customers c` becomes `FROM _pp_shop_customers AS c`, with
+`_pp_shop_customers AS MATERIALIZED (SELECT id, <mask>(email) AS email, ... FROM shop.customers
+WHERE <row filter>)` in front of the statement. Every later use (joins, predicates, CTEs, `*`,
+whole-row references) sees only what policy allows, without chasing each reference. A row
+filter makes the CTE MATERIALIZED: the warehouse must finish filtering before any user
+predicate runs, so a predicate can never fail (or be timed) on a row the filter removes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+
+from proxy.catalog.model import TableEntry
+from proxy.sql.resolve import RESERVED_PREFIX, cte_names
+
+
+@dataclass(frozen=True)
+class TablePolicy:
+    """How one table is presented to the statement: per-column expressions and a row filter."""
+
+    table: TableEntry
+    columns: Mapping[str, exp.Expression | None]  # None: the raw column
+    row_filter: str | None  # rendered SQL condition
+
+    @property
+    def cte_name(self) -> str:
+        return f"{RESERVED_PREFIX}{self.table.schema}_{self.table.name}"
+
+    def cte(self) -> exp.CTE:
+        projections = []
+        for column in self.table.columns:
+            raw = exp.column(column.name, quoted=True)
+            expression = self.columns.get(column.name)
+            if expression is None:
+                projections.append(raw)
+            else:
+                projections.append(exp.alias_(expression, column.name, quoted=True))
+        select = exp.select(*projections).from_(
+            exp.table_(self.table.name, db=self.table.schema, quoted=True)
+        )
+        if self.row_filter is not None:
+            select = select.where(sqlglot.parse_one(self.row_filter, read="postgres"))
+        return exp.CTE(
+            this=select,
+            alias=exp.TableAlias(this=exp.to_identifier(self.cte_name)),
+            materialized=self.row_filter is not None,
+        )
+
+
+def apply_table_policies(
+    statement: exp.Expression, policies: Iterable[TablePolicy]
+) -> exp.Expression:
+    """Replace each reference to a governed table by its policy CTE (on a copy)."""
+    by_name = {(p.table.schema, p.table.name): p for p in policies}
+    if not by_name:
+        return statement
+    rewritten = statement.copy()
+    ctes = cte_names(rewritten)
+    used: dict[str, TablePolicy] = {}
+    for table in list(rewritten.find_all(exp.Table)):
+        if isinstance(table.this, exp.Func) or (not table.db and table.name in ctes):
+            continue
+        policy = by_name.get((table.db, table.name))
+        if policy is None:
+            continue
+        alias = table.alias or table.name
+        replacement = exp.Table(
+            this=exp.to_identifier(policy.cte_name),
+            alias=exp.TableAlias(
+                this=exp.to_identifier(alias),
+                columns=table.args["alias"].columns if table.args.get("alias") else None,
+            ),
+        )
+        table.replace(replacement)
+        used[policy.cte_name] = policy
+    for policy in sorted(used.values(), key=lambda p: p.cte_name, reverse=True):
+        _prepend_cte(rewritten, policy.cte())
+    return rewritten
+
+
+def _prepend_cte(statement: exp.Expression, cte: exp.CTE) -> None:
+    with_ = statement.args.get("with_")
+    if with_ is None:
+        statement.set("with_", exp.With(expressions=[cte]))
+    else:
+        with_.set("expressions", [cte, *with_.expressions])
+
+
+def add_group_guard(select: exp.Select, k: int) -> None:
+    """Groups of fewer than k rows are not returned: HAVING count(*) >= k."""
+    guard = exp.GTE(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(k))
+    having = select.args.get("having")
+    condition = guard if having is None else exp.and_(exp.Paren(this=having.this), guard)
+    select.set("having", exp.Having(this=condition))

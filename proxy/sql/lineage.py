@@ -1,0 +1,443 @@
+"""Column lineage of a qualified query: which catalog columns flow where, and how.
+
+sqlglot's own `lineage()` follows projections only; a purpose check also needs every column
+read in WHERE, JOIN, GROUP BY, ORDER BY, windows and FILTER clauses, through CTEs, derived
+tables, subqueries and set operations. So the tree is walked here, once, top-down, with the
+context (clause, enclosing aggregate) each column reference is found in.
+
+Input: a statement already qualified against the catalog (`proxy.sql.resolve`), so every
+column reference carries its table alias and every `*` is expanded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from sqlglot import exp
+
+from proxy.catalog.model import TableEntry
+from proxy.errors import PgError, SqlState
+
+
+class Flow(StrEnum):
+    DIRECT = "direct"  # the raw value
+    TRANSFORMED = "transformed"  # an expression of it
+    AGGREGATED = "aggregated"  # an aggregate over it
+
+
+class Clause(StrEnum):
+    OUTPUT = "output"  # the statement's result columns
+    PROJECTION = "projection"  # the select list of a CTE, derived table or subquery
+    WHERE = "where"
+    JOIN = "join"
+    GROUP_BY = "group by"
+    HAVING = "having"
+    ORDER_BY = "order by"
+    WINDOW = "window"  # PARTITION BY / ORDER BY of a window
+    DISTINCT_ON = "distinct on"
+    FILTER = "aggregate filter"
+    LIMIT = "limit"
+
+
+PREDICATE_CLAUSES = frozenset({Clause.WHERE, Clause.JOIN, Clause.HAVING})
+
+# Aggregates whose result over k rows or more hides the individual values (aggregate_only).
+SUMMARIZING_AGGREGATES = frozenset({"count", "sum", "avg"})
+
+# Expressions that keep a value recognisably itself inside such an aggregate. Anything else
+# (CASE, comparisons, coalesce...) could turn sum() into a count of matching individuals.
+_PLAIN_TRANSFORMS: tuple[type[exp.Expression], ...] = (
+    exp.Column, exp.Cast, exp.TryCast, exp.Paren, exp.Extract, exp.DateTrunc, exp.TimestampTrunc,
+    exp.Literal, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.Distinct, exp.DataType,
+    exp.Var, exp.Interval, exp.Year,
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SourceColumn:
+    schema: str
+    table: str
+    column: str
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.table}.{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnFlow:
+    source: SourceColumn
+    kind: Flow
+    aggregate: str | None = None  # innermost aggregate applied, when kind is AGGREGATED
+
+    def then(self, outer: Flow, aggregate: str | None = None) -> ColumnFlow:
+        """This flow seen through an outer expression of kind `outer`."""
+        if self.kind is Flow.AGGREGATED:
+            return self
+        if outer is Flow.AGGREGATED:
+            return ColumnFlow(self.source, Flow.AGGREGATED, aggregate)
+        if outer is Flow.TRANSFORMED or self.kind is Flow.TRANSFORMED:
+            return ColumnFlow(self.source, Flow.TRANSFORMED)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnUse:
+    """One place a catalog column is read."""
+
+    source: SourceColumn
+    clause: Clause
+    kind: Flow
+    aggregate: str | None  # the enclosing group aggregate at this place, if any
+    plain_in_aggregate: bool  # inside that aggregate, only plain transforms on the way
+    block: exp.Select | None  # the query block whose aggregate it is (for k guards)
+    output: str | None = None  # output column name, for OUTPUT uses
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    name: str
+    flows: frozenset[ColumnFlow]
+
+
+@dataclass
+class Lineage:
+    outputs: list[OutputColumn]
+    uses: list[ColumnUse]
+    tables: set[tuple[str, str]]
+
+    def sources(self) -> set[SourceColumn]:
+        return {use.source for use in self.uses}
+
+
+# --- sources visible in a query block --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Base:
+    table: TableEntry
+
+    def flows(self, column: str) -> frozenset[ColumnFlow] | None:
+        entry = self.table.column(column)
+        if entry is None:
+            return None
+        source = SourceColumn(self.table.schema, self.table.name, entry.name)
+        return frozenset({ColumnFlow(source, Flow.DIRECT)})
+
+    def all_flows(self) -> frozenset[ColumnFlow]:
+        return frozenset().union(*(self.flows(name) or () for name in self.table.column_names))
+
+
+@dataclass(frozen=True)
+class _Derived:
+    outputs: tuple[OutputColumn, ...]
+
+    def flows(self, column: str) -> frozenset[ColumnFlow] | None:
+        for output in self.outputs:
+            if output.name == column:
+                return output.flows
+        return None
+
+    def all_flows(self) -> frozenset[ColumnFlow]:
+        return frozenset().union(*(output.flows for output in self.outputs))
+
+
+_Source = _Base | _Derived
+
+
+@dataclass
+class _Block:
+    parent: _Block | None
+    ctes: dict[str, _Derived]
+    sources: dict[str, _Source] = field(default_factory=dict)
+    select: exp.Select | None = None
+    projections: dict[str, frozenset[ColumnFlow]] = field(default_factory=dict)
+
+    def lookup(self, alias: str) -> _Source | None:
+        block: _Block | None = self
+        while block is not None:
+            if alias in block.sources:
+                return block.sources[alias]
+            block = block.parent
+        return None
+
+    def cte(self, name: str) -> _Derived | None:
+        return self.ctes.get(name)
+
+
+@dataclass(frozen=True)
+class _Context:
+    block: _Block
+    clause: Clause
+    aggregate: str | None = None
+    plain: bool = True
+    in_window: bool = False
+    wrapped: bool = False  # inside an expression of the column, not the bare value
+    output: str | None = None
+
+
+def _unresolved(what: str) -> PgError:
+    return PgError(SqlState.INSUFFICIENT_PRIVILEGE, f"purpose-proxy could not resolve {what}",
+                   hint="The statement was refused because it cannot be analyzed fully.")
+
+
+def _aggregate_name(node: exp.AggFunc) -> str:
+    if isinstance(node, exp.Count):
+        return "count"
+    if isinstance(node, exp.Sum):
+        return "sum"
+    if isinstance(node, exp.Avg):
+        return "avg"
+    return node.sql_name().lower()
+
+
+class LineageBuilder:
+    """Walks one qualified statement; `build` returns its lineage."""
+
+    def __init__(self, catalog_table: object) -> None:
+        # catalog_table(schema, name) -> TableEntry | None
+        self._catalog_table = catalog_table
+        self._uses: list[ColumnUse] = []
+        self._tables: set[tuple[str, str]] = set()
+
+    def build(self, query: exp.Expression) -> Lineage:
+        outputs = self.query(query, None, Clause.OUTPUT)
+        return Lineage(list(outputs), self._uses, self._tables)
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def query(
+        self, node: exp.Expression, parent: _Block | None, clause: Clause
+    ) -> tuple[OutputColumn, ...]:
+        if isinstance(node, exp.Subquery):
+            return self._renamed(self.query(node.this, parent, clause), node)
+        ctes = dict(parent.ctes) if parent else {}
+        with_ = node.args.get("with_")
+        if with_ is not None:
+            if with_.args.get("recursive"):
+                raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                              "WITH RECURSIVE is not supported through purpose-proxy")
+            for cte in with_.expressions:
+                holder = _Block(parent, dict(ctes))
+                ctes[cte.alias_or_name] = _Derived(
+                    self._renamed(self.query(cte.this, holder, Clause.PROJECTION), cte)
+                )
+        scope = _Block(parent, ctes)
+        if isinstance(node, exp.SetOperation):
+            return self._set_operation(node, scope, clause)
+        if isinstance(node, exp.Select):
+            return self._select(node, scope, clause)
+        if isinstance(node, exp.Values):
+            return self._values(node, scope, clause)
+        raise _unresolved(f"a query of kind {node.key}")
+
+    def _set_operation(
+        self, node: exp.SetOperation, scope: _Block, clause: Clause
+    ) -> tuple[OutputColumn, ...]:
+        left = self.query(node.left, scope, clause)
+        right = self.query(node.right, scope, clause)
+        if len(left) != len(right):
+            raise PgError(SqlState.SYNTAX_ERROR,
+                          "each UNION query must have the same number of columns")
+        outputs = tuple(
+            OutputColumn(a.name, a.flows | b.flows) for a, b in zip(left, right, strict=True)
+        )
+        scope.projections = {output.name: output.flows for output in outputs}
+        self._trailing_clauses(node, scope)
+        return outputs
+
+    def _values(self, node: exp.Values, scope: _Block, clause: Clause) -> tuple[OutputColumn, ...]:
+        columns: list[frozenset[ColumnFlow]] = []
+        for row in node.expressions:
+            items = row.expressions if isinstance(row, exp.Tuple) else [row]
+            for index, item in enumerate(items):
+                flows = self._flows(item, _Context(scope, clause))
+                if index < len(columns):
+                    columns[index] |= flows
+                else:
+                    columns.append(flows)
+        return tuple(
+            OutputColumn(f"column{index + 1}", flows) for index, flows in enumerate(columns)
+        )
+
+    def _renamed(self, outputs: tuple[OutputColumn, ...], node: exp.Expression) -> tuple[OutputColumn, ...]:
+        alias = node.args.get("alias")
+        names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+        if not names:
+            return outputs
+        renamed = [OutputColumn(name, output.flows) for name, output in zip(names, outputs)]
+        return tuple(renamed) + outputs[len(names):]
+
+    def _select(self, node: exp.Select, scope: _Block, clause: Clause) -> tuple[OutputColumn, ...]:
+        scope.select = node
+        from_ = node.args.get("from_")
+        if from_ is not None:
+            self._add_source(from_.this, scope)
+        for join in node.args.get("joins") or ():
+            self._add_source(join.this, scope)
+            for condition in (join.args.get("on"),):
+                if condition is not None:
+                    self._flows(condition, _Context(scope, Clause.JOIN))
+            if join.args.get("using"):
+                raise _unresolved("a JOIN ... USING that was not expanded")
+        for key, clause_kind in (("where", Clause.WHERE), ("group", Clause.GROUP_BY),
+                                 ("having", Clause.HAVING), ("qualify", Clause.WHERE)):
+            part = node.args.get(key)
+            if part is not None:
+                self._flows(part, _Context(scope, clause_kind))
+        distinct = node.args.get("distinct")
+        if distinct is not None and distinct.args.get("on") is not None:
+            self._flows(distinct.args["on"], _Context(scope, Clause.DISTINCT_ON))
+        outputs = []
+        for projection in node.expressions:
+            name = projection.alias_or_name
+            flows = self._flows(projection, _Context(scope, clause, output=name))
+            outputs.append(OutputColumn(name, flows))
+            scope.projections.setdefault(name, flows)
+        self._trailing_clauses(node, scope)
+        return tuple(outputs)
+
+    def _trailing_clauses(self, node: exp.Expression, scope: _Block) -> None:
+        order = node.args.get("order")
+        if order is not None:
+            self._flows(order, _Context(scope, Clause.ORDER_BY))
+        for key in ("limit", "offset"):
+            part = node.args.get(key)
+            if part is not None:
+                self._flows(part, _Context(scope, Clause.LIMIT))
+        if node.args.get("locks"):
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          "SELECT ... FOR UPDATE/SHARE is not supported through purpose-proxy")
+
+    def _add_source(self, node: exp.Expression, scope: _Block) -> None:
+        alias = node.alias_or_name
+        if isinstance(node, exp.Table):
+            if isinstance(node.this, exp.Func):
+                scope.sources[alias] = self._table_function(node, scope)
+                return
+            cte = None if node.args.get("db") else scope.cte(node.name)
+            if cte is not None:
+                scope.sources[alias] = _Derived(self._renamed(cte.outputs, node))
+                return
+            table = self._catalog_table(node.args.get("db") and node.db, node.name)
+            if table is None:
+                raise _unresolved(f'relation "{node.sql(dialect="postgres")}"')
+            self._tables.add((table.schema, table.name))
+            scope.sources[alias] = _Base(table)
+        elif isinstance(node, exp.Subquery):
+            # LATERAL subqueries see the sources before them; others see the outer scopes.
+            outputs = self.query(node.this, scope, Clause.PROJECTION)
+            scope.sources[alias] = _Derived(self._renamed(outputs, node))
+        elif isinstance(node, exp.Lateral) and isinstance(node.this, exp.Query | exp.Subquery):
+            outputs = self.query(node.this, scope, Clause.PROJECTION)
+            scope.sources[alias] = _Derived(self._renamed(outputs, node))
+        elif isinstance(node, exp.Unnest | exp.Lateral):
+            scope.sources[alias] = self._table_function(node, scope)
+        else:
+            raise _unresolved(f"a FROM item of kind {node.key}")
+
+    def _table_function(self, node: exp.Expression, scope: _Block) -> _Derived:
+        flows = frozenset().union(*(
+            self._flows(arg, _Context(scope, Clause.PROJECTION))
+            for arg in (node.this.expressions if isinstance(node.this, exp.Func) else node.expressions)
+        )) if (isinstance(node.this, exp.Func) or node.expressions) else frozenset()
+        transformed = frozenset(flow.then(Flow.TRANSFORMED) for flow in flows)
+        alias = node.args.get("alias")
+        names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+        names = names or [node.alias_or_name]
+        return _Derived(tuple(OutputColumn(name, transformed) for name in names))
+
+    # --- expressions -------------------------------------------------------------------------
+
+    def _record(self, flows: Iterable[ColumnFlow], context: _Context) -> None:
+        block = context.block.select if context.aggregate else None
+        for flow in flows:
+            if context.wrapped:
+                flow = flow.then(Flow.TRANSFORMED)
+            self._uses.append(ColumnUse(
+                source=flow.source,
+                clause=context.clause,
+                kind=flow.kind,
+                aggregate=context.aggregate if flow.kind is not Flow.AGGREGATED else flow.aggregate,
+                plain_in_aggregate=context.plain,
+                block=block,
+                output=context.output,
+            ))
+
+    def _column(self, node: exp.Column, context: _Context) -> frozenset[ColumnFlow]:
+        block = context.block
+        if node.table:
+            source = block.lookup(node.table)
+            if source is None:
+                raise _unresolved(f'table reference "{node.table}"')
+            flows = source.flows(node.name)
+            if flows is None:
+                raise _unresolved(f'column "{node.table}.{node.name}"')
+            return flows
+        # Unqualified after qualification: an output alias (ORDER BY e) or a whole row (`c`).
+        if node.name in block.projections and context.clause is not Clause.WHERE:
+            return block.projections[node.name]
+        source = block.lookup(node.name)
+        if source is not None:
+            return frozenset(flow.then(Flow.TRANSFORMED) for flow in source.all_flows())
+        raise _unresolved(f'column "{node.name}"')
+
+    def _flows(self, node: exp.Expression, context: _Context) -> frozenset[ColumnFlow]:
+        if isinstance(node, exp.Column):
+            flows = self._column(node, context)
+            self._record(flows, context)
+            return flows
+        if isinstance(node, exp.TableColumn):
+            # A whole-row reference (`SELECT c FROM t c`, row_to_json(c), c::text, (c).x)
+            # reads every column of the row.
+            source = context.block.lookup(node.name)
+            if source is None:
+                raise _unresolved(f'row reference "{node.name}"')
+            flows = frozenset(flow.then(Flow.TRANSFORMED) for flow in source.all_flows())
+            self._record(flows, context)
+            return flows
+        if isinstance(node, exp.Query):
+            outputs = self.query(node, context.block, Clause.PROJECTION)
+            return frozenset().union(*(output.flows for output in outputs))
+        if isinstance(node, exp.Subquery):
+            outputs = self.query(node, context.block, Clause.PROJECTION)
+            return frozenset().union(*(output.flows for output in outputs))
+        if isinstance(node, exp.Window):
+            return self._window(node, context)
+        if isinstance(node, exp.Filter):
+            flows = self._flows(node.this, context)
+            self._flows(node.expression, replace(context, clause=Clause.FILTER, aggregate=None))
+            return flows
+        if isinstance(node, exp.AggFunc) and not context.in_window:
+            name = _aggregate_name(node)
+            inner = replace(context, aggregate=name, plain=True, wrapped=True)
+            flows = self._children(node, inner)
+            return frozenset(flow.then(Flow.AGGREGATED, name) for flow in flows)
+        if isinstance(node, exp.Alias | exp.Paren | exp.Ordered | exp.Where | exp.Group
+                      | exp.Having | exp.Order | exp.Limit | exp.Offset | exp.Tuple):
+            return self._children(node, context)
+        plain = context.plain and isinstance(node, _PLAIN_TRANSFORMS)
+        flows = self._children(node, replace(context, plain=plain, wrapped=True))
+        return frozenset(flow.then(Flow.TRANSFORMED) for flow in flows)
+
+    def _children(self, node: exp.Expression, context: _Context) -> frozenset[ColumnFlow]:
+        flows: frozenset[ColumnFlow] = frozenset()
+        for child in node.iter_expressions():
+            flows |= self._flows(child, context)
+        return flows
+
+    def _window(self, node: exp.Window, context: _Context) -> frozenset[ColumnFlow]:
+        window_context = replace(context, clause=Clause.WINDOW, aggregate=None)
+        for key in ("partition_by", "order"):
+            part = node.args.get(key)
+            for item in part if isinstance(part, list) else [part] if part is not None else []:
+                self._flows(item, window_context)
+        spec = node.args.get("spec")
+        if spec is not None:
+            self._flows(spec, window_context)
+        # A windowed aggregate is computed per row: it summarizes nothing.
+        inner = self._flows(
+            node.this, replace(context, in_window=True, aggregate=None, wrapped=True)
+        )
+        return frozenset(flow.then(Flow.TRANSFORMED) for flow in inner)
