@@ -44,11 +44,13 @@ class PgFacts:
     """PostgreSQL's reading of one statement, reduced to what policy checks compare.
 
     relations: every table-like name referenced (read, written, created, locked...) as
-        (schema or None, name); names that refer to a CTE in scope are not relations.
+        (schema or None, name); names that refer to a CTE in scope are not relations, nor
+        are the FROM items named by `FOR UPDATE OF x` (usually aliases).
     cte_names: every CTE name defined anywhere in the statement.
     qualified_with_database: some relation was written `database.schema.table`.
     column_names: the last field of every column reference (`c.email` -> 'email'); a bare
-        `c` that PostgreSQL will resolve to a whole row of `c` is here too, as 'c'.
+        `c` that PostgreSQL will resolve to a whole row of `c` is here too, as 'c'. Columns
+        named as INSERT / UPDATE targets are not references: see statement_details.
     has_star / qualified_stars: `*`, and the qualifiers of `t.*` / `s.t.*` as tuples.
     using_columns: column names of JOIN ... USING (...), which are not ColumnRefs.
     field_selections / selected_fields: `(expr).field` or `(expr).*` somewhere, and the fields.
@@ -60,7 +62,9 @@ class PgFacts:
         as 'xml...' pseudo-names and TABLESAMPLE methods. A name with more than two parts keeps
         its prefix dotted in the schema position, so it never matches an allow-list entry.
     operators: every operator name, schema-qualified when written OPERATOR(schema.op); the
-        grammar's BETWEEN forms appear as 'BETWEEN', 'NOT BETWEEN', 'BETWEEN SYMMETRIC'...
+        grammar's BETWEEN forms appear as 'BETWEEN', 'NOT BETWEEN', 'BETWEEN SYMMETRIC'...,
+        `IN (SELECT ...)` as '=' and `ORDER BY x USING op` as op. Predicates without an
+        operator name (IS NULL, IS JSON, IS TRUE...) are not reported.
     type_names: every type named in casts, typed literals, column definitions, RETURNING
         clauses of SQL/JSON functions... (`int` -> ('pg_catalog', 'int4')).
     statement_kind / statement_details: the root node's class name and what the policy needs
@@ -71,7 +75,9 @@ class PgFacts:
     """
 
     statement_kind: str
-    statement_details: Mapping[str, object] = field(default_factory=lambda: _EMPTY_DETAILS, hash=False)
+    statement_details: Mapping[str, object] = field(
+        default_factory=lambda: _EMPTY_DETAILS, hash=False
+    )
     relations: frozenset[QualifiedName] = frozenset()
     cte_names: frozenset[str] = frozenset()
     qualified_with_database: bool = False
@@ -123,12 +129,14 @@ def pg_facts(node: ast.Node) -> PgFacts:
 
 
 def _qualified(names: tuple[Any, ...] | None) -> QualifiedName | None:
-    """(schema or None, name) of a List of String nodes; 3+ parts keep a dotted prefix."""
+    """(schema or None, name) of a List of String nodes; 3+ parts keep a dotted prefix.
+
+    A part that is not a String (never produced by the grammar today) reads as '?', so the
+    name is still reported and no allow-list matches it.
+    """
     if not names:
         return None
-    parts = [getattr(part, "sval", None) for part in names]
-    if any(part is None for part in parts):
-        return None
+    parts = [getattr(part, "sval", None) or "?" for part in names]
     if len(parts) == 1:
         return (None, parts[0])
     return (".".join(parts[:-1]), parts[-1])
@@ -265,7 +273,9 @@ class _Collector:
             if handler is None or handler(self, item, scope):
                 self._push_children(item, scope)
 
-    def _push_children(self, node: ast.Node, scope: frozenset[str], skip: tuple[str, ...] = ()) -> None:
+    def _push_children(
+        self, node: ast.Node, scope: frozenset[str], skip: tuple[str, ...] = ()
+    ) -> None:
         stack = self._stack
         for name in _child_attributes(type(node)):
             if name in skip:
@@ -323,6 +333,8 @@ class _Collector:
     def _sub_link(self, node: ast.SubLink, scope: frozenset[str]) -> bool:
         self.has_sublink = True
         name = _qualified(node.operName)
+        if name is None and getattr(node.subLinkType, "name", None) == "ANY_SUBLINK":
+            name = (None, "=")  # `x IN (SELECT ...)` is `x = ANY (SELECT ...)` for PostgreSQL
         if name is not None:
             self.operators.add(name)
         return True
@@ -522,11 +534,12 @@ def _is_set(value: object) -> bool:
 
 
 def _details_select(node: ast.SelectStmt, c: _Collector) -> dict[str, object]:
+    set_operation = _enum_name(node.op, "SETOP_")
     return {
         "into": c.has_select_into,
         "into_target": c.select_into,
         "locking": c.has_locking,
-        "set_operation": None if _enum_name(node.op) == "SETOP_NONE" else _enum_name(node.op, "SETOP_"),
+        "set_operation": None if set_operation == "NONE" else set_operation,
     }
 
 
@@ -659,7 +672,11 @@ def _details_view(node: ast.ViewStmt, c: _Collector) -> dict[str, object]:
 
 
 def _details_variable_set(node: ast.VariableSetStmt, c: _Collector) -> dict[str, object]:
-    return {"kind": _enum_name(node.kind, "VAR_"), "name": node.name, "is_local": bool(node.is_local)}
+    return {
+        "kind": _enum_name(node.kind, "VAR_"),
+        "name": node.name,
+        "is_local": bool(node.is_local),
+    }
 
 
 def _details_variable_show(node: ast.VariableShowStmt, c: _Collector) -> dict[str, object]:
