@@ -14,12 +14,16 @@ from proxy.context import SessionContext
 from proxy.sql.statements import Statement
 
 # Statements whose effect lives in the proxy's own session state, never in the warehouse.
-PROXY_COMMANDS = frozenset({"VariableSetStmt", "VariableShowStmt"})
+PROXY_COMMANDS = frozenset({
+    "VariableSetStmt", "VariableShowStmt", "DeallocateStmt", "DeclareCursorStmt", "FetchStmt",
+    "ClosePortalStmt",
+})
 
 
 @dataclass(frozen=True, slots=True)
 class ProxyCommand:
     statement: Statement
+    sql: str | None = None  # DECLARE CURSOR: the decided query the cursor runs
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,16 +76,33 @@ def _integer(name: str, low: int, high: int) -> Validator:
     return validate
 
 
-def _duration_ms(name: str) -> Validator:
-    units = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+_DURATION_UNITS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 
+
+def duration_ms(text: str) -> int:
+    """Milliseconds of a duration as SHOW prints it ('0', '200ms', '5s', '2min')."""
+    digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+    return int(digits) * _DURATION_UNITS[text[len(digits):] or "ms"]
+
+
+def _duration_text(milliseconds: int) -> str:
+    """PostgreSQL's display: the largest unit that divides the value exactly."""
+    if milliseconds == 0:
+        return "0"
+    for unit in ("d", "h", "min", "s"):
+        if milliseconds % _DURATION_UNITS[unit] == 0:
+            return f"{milliseconds // _DURATION_UNITS[unit]}{unit}"
+    return f"{milliseconds}ms"
+
+
+def _duration_ms(name: str) -> Validator:
     def validate(value: str) -> str:
         text = value.strip().lower()
         digits = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
         unit = text[len(digits):].strip() or "ms"
-        if not digits.isdigit() or unit not in units:
+        if not digits.isdigit() or unit not in _DURATION_UNITS:
             raise _invalid(name, value, 'Valid units: "ms", "s", "min", "h", "d".')
-        return str(int(digits) * units[unit])
+        return _duration_text(int(digits) * _DURATION_UNITS[unit])
 
     return validate
 
@@ -230,7 +247,18 @@ class SessionSettings:
 
     @property
     def statement_timeout_ms(self) -> int:
-        return int(self.values["statement_timeout"])
+        return duration_ms(self.values["statement_timeout"])
+
+    def snapshot(self) -> dict[str, str]:
+        return dict(self.values)
+
+    def restore(self, snapshot: dict[str, str]) -> None:
+        """Undo SETs of a rolled-back transaction, reporting what changes back."""
+        for key, value in snapshot.items():
+            if self.values.get(key) != value:
+                self.values[key] = value
+                if self.parameters[key].reported:
+                    self.changed.append(self.parameters[key].name)
 
 
 # --- SET / RESET / SHOW statements (pglast trees) ------------------------------------------------

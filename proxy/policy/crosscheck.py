@@ -8,6 +8,7 @@ operators and types are checked on PostgreSQL's tree, where their names are exac
 
 from __future__ import annotations
 
+from pglast import ast, visitors
 from sqlglot import exp
 
 from proxy.policy.decision import Refusal
@@ -47,6 +48,33 @@ def _sqlglot_columns(parsed: exp.Expression) -> set[str]:
             if isinstance(column.this, exp.Identifier) and not _is_collation(column)}
 
 
+# Settings a client may switch with set_config(): planner knobs that cannot change how SQL is
+# read or which rows are visible. asyncpg turns JIT off before introspecting types.
+HARMLESS_SET_CONFIG = frozenset({"jit"})
+
+
+class _FunctionCalls(visitors.Visitor):  # type: ignore[misc]
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.calls: list[ast.FuncCall] = []
+
+    def visit_FuncCall(self, ancestors: object, node: ast.FuncCall) -> None:
+        if len(node.funcname) == 1 and node.funcname[0].sval == self.name:
+            self.calls.append(node)
+
+
+def _only_harmless_set_config(tree: ast.Node) -> bool:
+    """Every set_config() call names a harmless setting as a constant."""
+    finder = _FunctionCalls("set_config")
+    finder(tree)
+    for call in finder.calls:
+        first = call.args[0] if call.args else None
+        value = getattr(getattr(first, "val", None), "sval", None)
+        if not isinstance(first, ast.A_Const) or value not in HARMLESS_SET_CONFIG:
+            return False
+    return bool(finder.calls)
+
+
 def check_against_postgres(statement: Statement, parsed: exp.Expression) -> None:
     facts = pg_facts(statement.node)
     ours = _sqlglot_relations(parsed)
@@ -66,7 +94,8 @@ def check_against_postgres(statement: Statement, parsed: exp.Expression) -> None
             detail=f"analyzer: {sorted(columns)}; PostgreSQL: {sorted(facts.column_names)}",
             hint=_DISAGREE_HINT,
         )
-    refused = check_functions(facts.functions)
+    refused = [name for name in check_functions(facts.functions)
+               if not (name == "set_config" and _only_harmless_set_config(statement.node))]
     if refused:
         raise Refusal(
             f"function {refused[0]} is not allowed through purpose-proxy",

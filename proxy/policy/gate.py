@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pglast.stream import RawStream
+
 from proxy.audit import AuditLog, fingerprint
 from proxy.context import SessionContext
 from proxy.errors import PgError
@@ -54,8 +56,15 @@ class PolicyGate:
             except Refusal as refusal:
                 self._record(statement, context, None, refusal.message)
                 raise PgError(refusal.sqlstate, refusal.message, hint=refusal.hint) from None
+        if statement.kind == "DeclareCursorStmt":
+            # The cursor's query is decided like any query; the proxy keeps the cursor.
+            query = Statement(RawStream()(statement.node.query), statement.node.query)
+            return ProxyCommand(statement, self._allowed_sql(query, context))
         if statement.kind in PROXY_COMMANDS:
             return ProxyCommand(statement)
+        return Forward(statement, self._allowed_sql(statement, context))
+
+    def _allowed_sql(self, statement: Statement, context: SessionContext) -> str:
         decision = decide(
             statement,
             DecisionContext(
@@ -68,7 +77,7 @@ class PolicyGate:
         )
         self._record(statement, context, decision, None)
         if isinstance(decision, Allow):
-            return Forward(statement, decision.sql)
+            return decision.sql
         raise decision.error()
 
     def _record(

@@ -79,9 +79,19 @@ def apply_table_policies(
         )
         table.replace(replacement)
         used[policy.cte_name] = policy
+        if alias == table.name:
+            _drop_schema_qualifiers(rewritten, table.db, table.name)
     for policy in sorted(used.values(), key=lambda p: p.cte_name, reverse=True):
         _prepend_cte(rewritten, policy.cte())
     return rewritten
+
+
+def _drop_schema_qualifiers(statement: exp.Expression, schema: str, table: str) -> None:
+    """`shop.customers.id` -> `customers.id` once shop.customers is its policy CTE."""
+    for column in statement.find_all(exp.Column):
+        if column.table == table and column.db == schema:
+            column.set("db", None)
+            column.set("catalog", None)
 
 
 def _prepend_cte(statement: exp.Expression, cte: exp.CTE) -> None:

@@ -73,7 +73,7 @@ FORBIDDEN_METADATA = frozenset({
     "pg_statistic", "pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic_ext_data",
     "pg_stat_activity", "pg_stat_statements", "pg_authid", "pg_shadow", "pg_user_mapping",
     "pg_user_mappings", "pg_largeobject", "pg_largeobject_metadata", "pg_file_settings",
-    "pg_hba_file_rules", "pg_ident_file_mappings", "pg_prepared_statements", "pg_cursors",
+    "pg_hba_file_rules", "pg_ident_file_mappings",
     "pg_stat_get_activity", "pg_replication_slots", "pg_subscription",
 })
 

@@ -17,13 +17,12 @@ import structlog
 
 from proxy.audit import AuditLog, fingerprint
 from proxy.backends.base import Column, ResultCursor, StatementDescription, WarehouseSession
-from proxy.backends.local import LocalResult
 from proxy.context import SessionContext
 from proxy.errors import PgError, SqlState, protocol_violation
 from proxy.routing import Forward, Gate, ProxyCommand, Route
-from proxy.session_settings import apply_variable_set, show_value
 from proxy.sql.statements import split_statements
 from proxy.wire import backend as msg
+from proxy.wire.commands import ProxyCommands
 from proxy.wire.frontend import (
     Bind,
     Close,
@@ -41,7 +40,7 @@ from proxy.wire.frontend import (
 from proxy.wire.protocol import Frontend
 from proxy.wire.results import RowEncoder, parameter_formats, result_formats
 from proxy.wire.stream import MessageStream
-from proxy.wire.types import Oid, decode_binary, decode_text
+from proxy.wire.types import decode_binary, decode_text
 
 log = structlog.get_logger(__name__)
 
@@ -105,6 +104,9 @@ class Session:
         self.state = SessionState.IDLE
         self.statements: dict[str, PreparedStatement] = {}
         self.portals: dict[str, Portal] = {}
+        self.commands = ProxyCommands(
+            context, warehouse, self._forget_statement, self._protocol_portal
+        )
 
     # --- main loop ---------------------------------------------------------------------------
 
@@ -123,6 +125,23 @@ class Session:
                 await self._dispatch(message)
         finally:
             await self._close_portals(all_portals=True)
+            await self.commands.close_all()
+
+    async def _protocol_portal(self, name: str) -> ResultCursor | None:
+        """A bound portal's rows, for SQL FETCH/MOVE naming it (started if need be)."""
+        portal = self.portals.get(name)
+        if portal is None or portal.statement.route is None:
+            return None
+        if portal.cursor is None:
+            portal.cursor = await self._start(portal.statement.route, portal.parameters)
+        return portal.cursor
+
+    def _forget_statement(self, name: str | None) -> None:
+        """DEALLOCATE name / DEALLOCATE ALL."""
+        if name is None:
+            self.statements.clear()
+        elif self.statements.pop(name, None) is None:
+            raise _missing("S", name)
 
     async def _dispatch(self, message: FrontendMessage) -> None:
         if isinstance(message, Terminate):
@@ -207,7 +226,8 @@ class Session:
                 cursor = await self._start(route, ())
                 try:
                     if cursor.columns is not None:
-                        formats = (0,) * len(cursor.columns)
+                        binary = getattr(cursor, "binary_results", False)
+                        formats = (1 if binary else 0,) * len(cursor.columns)
                         self.stream.write(msg.row_description(cursor.columns, formats))
                         encoder = RowEncoder(cursor.columns, formats, self.context.settings.timezone)
                         rows = await self._send_rows(cursor, encoder, None)
@@ -240,22 +260,11 @@ class Session:
 
     async def _start(self, route: Route, parameters: Sequence[object]) -> ResultCursor:
         if isinstance(route, ProxyCommand):
-            return self._proxy_command(route)
-        return await self.warehouse.execute(route.sql, parameters)
-
-    def _proxy_command(self, route: ProxyCommand) -> LocalResult:
-        if self.warehouse.transaction_status == "E":
-            raise PgError(
-                SqlState.IN_FAILED_SQL_TRANSACTION,
-                "current transaction is aborted, commands ignored until end of transaction block",
-            )
-        node = route.statement.node
-        if route.statement.kind == "VariableShowStmt":
-            name, value = show_value(self.context.settings, node)
-            return LocalResult("SHOW", (Column(name, Oid.TEXT),), [(value,)])
-        tag = apply_variable_set(self.context.settings, node)
-        self.warehouse.set_parameters(self.context.settings.values)
-        return LocalResult(tag)
+            return await self.commands.run(route, parameters)
+        cursor = await self.warehouse.execute(route.sql, parameters)
+        if route.statement.kind == TRANSACTION_CONTROL and self.warehouse.transaction_status == "I":
+            await self.commands.transaction_ended(committed=cursor.command_tag() == "COMMIT")
+        return cursor
 
     def _statement_timer(self) -> _StatementTimer:
         return _StatementTimer(self)
@@ -314,11 +323,10 @@ class Session:
             if route is None:
                 prepared.description = StatementDescription((), None)
             elif isinstance(route, ProxyCommand):
-                columns = None
-                if route.statement.kind == "VariableShowStmt":
-                    name, _ = show_value(self.context.settings, route.statement.node)
-                    columns = (Column(name, Oid.TEXT),)
-                prepared.description = StatementDescription(prepared.parameter_oids, columns)
+                oids = prepared.parameter_oids
+                if route.sql is not None:  # DECLARE ... CURSOR FOR <query with $n>
+                    oids = (await self.warehouse.describe(route.sql, oids)).parameter_oids
+                prepared.description = StatementDescription(oids, self.commands.describe(route))
             else:
                 prepared.description = await self.warehouse.describe(
                     route.sql, prepared.parameter_oids
@@ -366,9 +374,14 @@ class Session:
             formats = (0,) * len(columns or ())
         else:
             portal = self.portals.get(message.name)
-            if portal is None:
+            sql_cursor = self.commands.cursors.get(message.name)
+            if portal is not None:
+                columns, formats = portal.columns, portal.formats
+            elif sql_cursor is not None:  # a DECLAREd cursor is a portal too (psycopg asks)
+                columns = sql_cursor.columns
+                formats = (1 if sql_cursor.binary else 0,) * len(columns or ())
+            else:
                 raise _missing("P", message.name)
-            columns, formats = portal.columns, portal.formats
         if columns is None:
             self.stream.write(msg.NO_DATA)
         else:

@@ -1,0 +1,201 @@
+"""Statements the proxy answers itself: SET/RESET/SHOW, DEALLOCATE and SQL-level cursors.
+
+Cursors (DECLARE/FETCH/MOVE/CLOSE) are kept in the proxy rather than the warehouse: the query
+a cursor runs is decided (and rewritten) like any other statement, then its rows are handed
+out FETCH by FETCH. Only forward fetching is supported; anything else is refused, not guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from pglast import ast
+from pglast.enums import FetchDirection
+
+from proxy.backends.base import Column, ResultCursor, StatementDescription, WarehouseSession
+from proxy.backends.local import LocalResult
+from proxy.context import SessionContext
+from proxy.errors import PgError, SqlState
+from proxy.routing import ProxyCommand
+from proxy.session_settings import apply_variable_set, show_value
+from proxy.wire.types import Oid
+
+CURSOR_OPT_BINARY = 0x0001
+CURSOR_OPT_SCROLL = 0x0002
+CURSOR_OPT_HOLD = 0x0020
+FETCH_ALL = 2**63 - 1
+
+
+@dataclass
+class SqlCursor:
+    name: str
+    result: ResultCursor
+    binary: bool
+    hold: bool
+
+    @property
+    def columns(self) -> tuple[Column, ...] | None:
+        return self.result.columns
+
+
+class _FetchResult:
+    """FETCH's rows: a window onto a cursor, tagged `FETCH n` / `MOVE n` when done."""
+
+    def __init__(self, cursor: SqlCursor, count: int, move: bool) -> None:
+        self._cursor = cursor
+        self._remaining = count
+        self._move = move
+        self._seen = 0
+        self.binary_results = cursor.binary
+
+    @property
+    def columns(self) -> tuple[Column, ...] | None:
+        return None if self._move else self._cursor.columns
+
+    @property
+    def exhausted(self) -> bool:
+        return self._remaining == 0
+
+    async def fetch(self, max_rows: int | None) -> list[tuple[object, ...]]:
+        want = self._remaining if max_rows is None else min(max_rows, self._remaining)
+        rows = await self._cursor.result.fetch(want) if want else []
+        self._remaining = 0 if len(rows) < want else self._remaining - len(rows)
+        self._seen += len(rows)
+        return [] if self._move else rows
+
+    def command_tag(self) -> str:
+        return f"{'MOVE' if self._move else 'FETCH'} {self._seen}"
+
+    async def close(self) -> None:
+        return None
+
+
+def _no_cursor(name: str) -> PgError:
+    return PgError(SqlState.INVALID_CURSOR_NAME, f'cursor "{name}" does not exist')
+
+
+class ProxyCommands:
+    """Runs one session's proxy commands against its settings, cursors and statements."""
+
+    def __init__(
+        self,
+        context: SessionContext,
+        warehouse: WarehouseSession,
+        forget_statement: Callable[[str | None], None],
+        protocol_portal: Callable[[str], Awaitable[ResultCursor | None]],
+    ) -> None:
+        self.context = context
+        self.warehouse = warehouse
+        self.cursors: dict[str, SqlCursor] = {}
+        self._forget_statement = forget_statement
+        # Cursors and protocol-level portals share one namespace in PostgreSQL: asyncpg
+        # sends `MOVE FORWARD n FROM "<portal>"` for a portal it bound.
+        self._protocol_portal = protocol_portal
+        self._settings_before_transaction: dict[str, str] | None = None
+
+    async def run(self, route: ProxyCommand, parameters: Sequence[object]) -> ResultCursor:
+        node = route.statement.node
+        kind = route.statement.kind
+        if self.warehouse.transaction_status == "E" and kind != "ClosePortalStmt":
+            raise PgError(
+                SqlState.IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )
+        if kind == "VariableShowStmt":
+            name, value = show_value(self.context.settings, node)
+            return LocalResult("SHOW", (Column(name, Oid.TEXT),), [(value,)])
+        if kind == "VariableSetStmt":
+            return self._set(node)
+        if kind == "DeallocateStmt":
+            self._forget_statement(None if node.isall else node.name)
+            return LocalResult("DEALLOCATE ALL" if node.isall else "DEALLOCATE")
+        if kind == "DeclareCursorStmt":
+            assert route.sql is not None
+            return await self._declare(node, route.sql, parameters)
+        if kind == "FetchStmt":
+            return await self._fetch(node)
+        if kind == "ClosePortalStmt":
+            await self._close(node.portalname)
+            return LocalResult("CLOSE CURSOR")
+        raise PgError(SqlState.FEATURE_NOT_SUPPORTED, f"{kind} is not supported")
+
+    def describe(self, route: ProxyCommand) -> tuple[Column, ...] | None:
+        kind = route.statement.kind
+        if kind == "VariableShowStmt":
+            name, _ = show_value(self.context.settings, route.statement.node)
+            return (Column(name, Oid.TEXT),)
+        if kind == "FetchStmt" and not route.statement.node.ismove:
+            cursor = self.cursors.get(route.statement.node.portalname)
+            if cursor is None:
+                raise _no_cursor(route.statement.node.portalname)
+            return cursor.columns
+        return None
+
+    # --- SET, with PostgreSQL's transactional semantics ----------------------------------------
+
+    def _set(self, node: ast.VariableSetStmt) -> LocalResult:
+        settings = self.context.settings
+        if self.warehouse.transaction_status != "I" and self._settings_before_transaction is None:
+            self._settings_before_transaction = settings.snapshot()
+        tag = apply_variable_set(settings, node)
+        self.warehouse.set_parameters(settings.values)
+        return LocalResult(tag)
+
+    async def transaction_ended(self, committed: bool) -> None:
+        """After COMMIT/ROLLBACK: undo SETs of a rolled-back transaction, drop its cursors."""
+        snapshot, self._settings_before_transaction = self._settings_before_transaction, None
+        if snapshot is not None and not committed:
+            self.context.settings.restore(snapshot)
+            self.warehouse.set_parameters(self.context.settings.values)
+        for name, cursor in list(self.cursors.items()):
+            if not (cursor.hold and committed):
+                await self._close(name)
+
+    # --- cursors -------------------------------------------------------------------------------
+
+    async def _declare(
+        self, node: ast.DeclareCursorStmt, sql: str, parameters: Sequence[object]
+    ) -> LocalResult:
+        options = node.options or 0
+        if options & CURSOR_OPT_SCROLL:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          "SCROLL cursors are not supported through purpose-proxy",
+                          hint="Declare the cursor NO SCROLL (the default) and fetch forward.")
+        hold = bool(options & CURSOR_OPT_HOLD)
+        if not hold and self.warehouse.transaction_status == "I":
+            raise PgError(SqlState.NO_ACTIVE_SQL_TRANSACTION,
+                          "DECLARE CURSOR can only be used in transaction blocks")
+        if node.portalname in self.cursors:
+            raise PgError(SqlState.DUPLICATE_CURSOR,
+                          f'cursor "{node.portalname}" already exists')
+        result = await self.warehouse.execute(sql, parameters)
+        self.cursors[node.portalname] = SqlCursor(
+            node.portalname, result, bool(options & CURSOR_OPT_BINARY), hold
+        )
+        return LocalResult("DECLARE CURSOR")
+
+    async def _fetch(self, node: ast.FetchStmt) -> _FetchResult:
+        cursor = self.cursors.get(node.portalname)
+        if cursor is None:
+            portal = await self._protocol_portal(node.portalname)
+            if portal is None:
+                raise _no_cursor(node.portalname)
+            cursor = SqlCursor(node.portalname, portal, binary=False, hold=False)
+        if node.direction != FetchDirection.FETCH_FORWARD or node.howMany < 0:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          "only forward FETCH and MOVE are supported through purpose-proxy")
+        return _FetchResult(cursor, node.howMany, bool(node.ismove))
+
+    async def _close(self, name: str | None) -> None:
+        if name is None:
+            for each in list(self.cursors):
+                await self._close(each)
+            return
+        cursor = self.cursors.pop(name, None)
+        if cursor is None:
+            raise _no_cursor(name)
+        await cursor.result.close()
+
+    async def close_all(self) -> None:
+        await self._close(None)
