@@ -397,12 +397,12 @@ class LineageBuilder:
             flows = frozenset(flow.then(Flow.TRANSFORMED) for flow in source.all_flows())
             self._record(flows, context)
             return flows
-        if isinstance(node, exp.Query):
+        if isinstance(node, exp.Query | exp.Subquery):
+            # A subquery's result is used where the subquery stands (output, WHERE...).
             outputs = self.query(node, context.block, Clause.PROJECTION)
-            return frozenset().union(*(output.flows for output in outputs))
-        if isinstance(node, exp.Subquery):
-            outputs = self.query(node, context.block, Clause.PROJECTION)
-            return frozenset().union(*(output.flows for output in outputs))
+            flows = frozenset().union(*(output.flows for output in outputs))
+            self._record(flows, context)
+            return flows
         if isinstance(node, exp.Window):
             return self._window(node, context)
         if isinstance(node, exp.Filter):

@@ -40,6 +40,7 @@ from proxy.wire.frontend import (
 from proxy.wire.protocol import Frontend
 from proxy.wire.results import RowEncoder, parameter_formats, result_formats
 from proxy.wire.stream import MessageStream
+from proxy.wire.transaction import AbortableSession
 from proxy.wire.types import decode_binary, decode_text
 
 log = structlog.get_logger(__name__)
@@ -97,7 +98,7 @@ class Session:
     ) -> None:
         self.stream = stream
         self.context = context
-        self.warehouse = warehouse
+        self.warehouse = AbortableSession(warehouse)
         self.gate = gate
         self.audit = audit
         self.batch_rows = batch_rows
@@ -105,7 +106,7 @@ class Session:
         self.statements: dict[str, PreparedStatement] = {}
         self.portals: dict[str, Portal] = {}
         self.commands = ProxyCommands(
-            context, warehouse, self._forget_statement, self._protocol_portal
+            context, self.warehouse, self._forget_statement, self._protocol_portal
         )
 
     # --- main loop ---------------------------------------------------------------------------
@@ -168,7 +169,12 @@ class Session:
             )
 
     async def _fail(self, error: PgError) -> None:
-        """Report a statement-level error; in the extended protocol, skip until Sync."""
+        """Report a statement-level error; in the extended protocol, skip until Sync.
+
+        Inside a transaction block any error aborts the transaction, including the ones the
+        warehouse never saw (rejections, bad parameters).
+        """
+        self.warehouse.fail()
         self.stream.write(msg.error_response(error))
         if self.state is SessionState.EXTENDED:
             self.state = SessionState.EXTENDED_FAILED

@@ -1,0 +1,76 @@
+"""The transaction status a client sees, including failures the warehouse never saw.
+
+A statement the proxy rejects inside a transaction block must abort that transaction, as any
+PostgreSQL error would: later statements get 25P02 until ROLLBACK, and COMMIT rolls back.
+The warehouse knows nothing of the rejection, so this wrapper keeps that state and presents
+the combined status to the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from proxy.backends.base import (
+    ResultCursor,
+    StatementDescription,
+    TransactionStatus,
+    WarehouseSession,
+)
+from proxy.backends.local import LocalResult
+from proxy.errors import PgError, SqlState
+
+_ENDS_TRANSACTION = ("ROLLBACK", "ABORT", "COMMIT", "END")
+
+
+def in_failed_transaction() -> PgError:
+    return PgError(
+        SqlState.IN_FAILED_SQL_TRANSACTION,
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )
+
+
+class AbortableSession:
+    """A WarehouseSession whose transaction the proxy can mark failed."""
+
+    def __init__(self, inner: WarehouseSession) -> None:
+        self.inner = inner
+        self._failed = False
+
+    @property
+    def transaction_status(self) -> TransactionStatus:
+        return "E" if self._failed else self.inner.transaction_status
+
+    def fail(self) -> None:
+        """An error raised by the proxy (a rejection): aborts an open transaction block."""
+        if self.inner.transaction_status != "I":
+            self._failed = True
+
+    async def execute(self, sql: str, parameters: Sequence[object]) -> ResultCursor:
+        if not self._failed:
+            return await self.inner.execute(sql, parameters)
+        words = sql.split(None, 2)
+        verb = words[0].upper() if words else ""
+        if verb not in _ENDS_TRANSACTION:
+            raise in_failed_transaction()
+        if verb in ("COMMIT", "END"):
+            sql, tag = "ROLLBACK", "ROLLBACK"  # COMMIT of a failed transaction rolls back
+        else:
+            tag = None
+        cursor = await self.inner.execute(sql, parameters)
+        await cursor.fetch(None)
+        self._failed = self.inner.transaction_status != "I" and not (
+            len(words) > 1 and words[1].upper() == "TO"  # ROLLBACK TO SAVEPOINT recovers
+        )
+        return LocalResult(tag or cursor.command_tag()) if tag else cursor
+
+    async def describe(self, sql: str, parameter_oids: Sequence[int]) -> StatementDescription:
+        return await self.inner.describe(sql, parameter_oids)
+
+    def cancel(self) -> None:
+        self.inner.cancel()
+
+    def set_parameters(self, values: Mapping[str, str]) -> None:
+        self.inner.set_parameters(values)
+
+    async def close(self) -> None:
+        await self.inner.close()
