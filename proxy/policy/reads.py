@@ -1,0 +1,138 @@
+"""Reads: analyze a query (resolve, lineage, judge) and rewrite it under the purpose.
+
+Used for SELECT, and for the query parts of writes (INSERT ... SELECT, CREATE TABLE AS, COPY).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from sqlglot import exp
+
+from proxy.policy.decision import ColumnVerdict, Refusal, Report
+from proxy.policy.judge import Judgement, judge_columns
+from proxy.policy.masks import denied_placeholder, mask_expression
+from proxy.policy.model import Action, Deployment, MissingAttributeError, render_row_filter
+from proxy.policy.rewrite import TablePolicy, add_group_guard, apply_table_policies
+from proxy.sql.lineage import Lineage, LineageBuilder
+from proxy.sql.resolve import qualify_statement
+
+_BLOCK_ID = "pp_block"
+
+
+@dataclass(frozen=True)
+class QueryAnalysis:
+    query: exp.Expression  # as parsed, SELECT blocks numbered
+    qualified: exp.Expression
+    lineage: Lineage
+    judgement: Judgement
+    report: Report
+
+
+def analyze_query(
+    query: exp.Expression, report: Report, user: str, deployment: Deployment
+) -> QueryAnalysis:
+    """Resolve and judge `query` for report.purpose; a violation raises Refusal."""
+    purpose = report.purpose
+    assert purpose is not None
+    _number_blocks(query)
+    qualified = qualify_statement(query, deployment.catalog)
+    lineage = LineageBuilder(deployment.catalog.table).build(qualified)
+    judgement = judge_columns(lineage, purpose, deployment, user)
+    report = _report(report, lineage, judgement)
+    if judgement.violation is not None:
+        violation = judgement.violation
+        raise Refusal(violation.message, violation.detail, violation.hint, report=report)
+    return QueryAnalysis(query, qualified, lineage, judgement, report)
+
+
+def _number_blocks(expression: exp.Expression) -> None:
+    """Tag each SELECT block so the qualified copy can point back at it (k guards)."""
+    for number, select in enumerate(expression.find_all(exp.Select)):
+        select.meta[_BLOCK_ID] = number
+
+
+def _report(report: Report, lineage: Lineage, judgement: Judgement) -> Report:
+    uses: dict[str, set[str]] = defaultdict(set)
+    for use in lineage.uses:
+        uses[str(use.source)].add(use.clause.value)
+    columns = tuple(
+        ColumnVerdict(
+            column=str(source),
+            labels=tuple(sorted(action.labels)),
+            action=action.describe_enforced(),
+            label=action.column_action.enforced_label,
+            shadow_action=action.describe_rule() if action.column_action.shadowed else None,
+            uses=tuple(sorted(uses[str(source)])),
+        )
+        for source, action in sorted(judgement.actions.items())
+    )
+    lineage_rows = tuple(
+        (output.name, tuple(sorted(f"{flow.source} ({flow.kind.value})" for flow in output.flows)))
+        for output in lineage.outputs
+    )
+    return Report(
+        purpose=report.purpose,
+        purpose_source=report.purpose_source,
+        statement_kind=report.statement_kind,
+        tables=tuple(sorted(f"{s}.{t}" for s, t in lineage.tables)),
+        columns=columns,
+        lineage=lineage_rows,
+        shadow=tuple(judgement.shadow_notes),
+    )
+
+
+def rewrite_query(
+    analysis: QueryAnalysis, attributes: Mapping[str, str], mask_key: str, deployment: Deployment
+) -> tuple[exp.Expression | None, Report]:
+    """The query with masks, row filters and k guards applied; None when nothing changes."""
+    report, lineage, judgement = analysis.report, analysis.lineage, analysis.judgement
+    purpose = report.purpose
+    assert purpose is not None
+    policies = deployment.policies
+    rewrites: list[str] = []
+    table_policies = []
+    whole_rows = any(True for _ in analysis.qualified.find_all(exp.TableColumn))
+    for schema, name in sorted(lineage.tables):
+        table = deployment.catalog.table(schema, name)
+        assert table is not None
+        columns: dict[str, exp.Expression | None] = {}
+        for column in table.columns:
+            action = policies.column_action(purpose, column.labels).enforced
+            raw = exp.column(column.name, quoted=True)
+            if action.action is Action.MASK:
+                assert action.method is not None
+                columns[column.name] = mask_expression(
+                    action.method, raw, column.type or "text", mask_key
+                )
+                rewrites.append(f"mask {schema}.{name}.{column.name}: {action.method.value}")
+            elif action.action is Action.DENY:
+                columns[column.name] = denied_placeholder(column.type or "text")
+        template = policies.row_filter(purpose, schema, name)
+        row_filter = None
+        if template is not None:
+            try:
+                row_filter = render_row_filter(template, attributes)
+            except MissingAttributeError as exc:
+                raise Refusal(
+                    f"{schema}.{name} cannot be read for purpose \"{purpose}\": {exc}",
+                    hint="Ask the data owners to set the attribute for your user.",
+                    report=report,
+                ) from None
+            rewrites.append(f"row filter {schema}.{name}: {row_filter}")
+        if any(v is not None for v in columns.values()) or row_filter is not None or whole_rows:
+            table_policies.append(TablePolicy(table, columns, row_filter))
+    guarded = dict(judgement.group_guards)
+    report = replace(report, rewrites=tuple(rewrites))
+    if not table_policies and not guarded:
+        return None, report
+    rewritten = analysis.query.copy()
+    for select in rewritten.find_all(exp.Select):
+        block = select.meta.get(_BLOCK_ID)
+        if block in guarded:
+            add_group_guard(select, guarded[block])
+            report = replace(report, rewrites=(
+                *report.rewrites, f"group guard: count(*) >= {guarded[block]}"))
+    return apply_table_policies(rewritten, table_policies), report
