@@ -28,9 +28,25 @@ async def open_warehouse(settings: Settings) -> Warehouse:
     return warehouse
 
 
+async def ensure_schemas(warehouse: Warehouse, database: str, schemas: set[str]) -> None:
+    """Schemas the catalog declares without tables (the sandbox) must exist to write into."""
+    session = await warehouse.open_session("purpose_proxy", database)
+    try:
+        for schema in sorted(schemas):
+            quoted = '"' + schema.replace('"', '""') + '"'
+            cursor = await session.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}", ())
+            await cursor.fetch(None)
+    finally:
+        await session.close()
+
+
 async def build_server(settings: Settings) -> tuple[ProxyServer, DeploymentHolder]:
     deployment = DeploymentHolder(settings)
     warehouse = await open_warehouse(settings)
+    catalog = deployment().catalog
+    await ensure_schemas(
+        warehouse, settings.database, set(catalog.schemas) - {t.schema for t in catalog}
+    )
     audit = AuditLog(settings.audit_log)
     config = ServerConfig(
         database=settings.database,
@@ -40,7 +56,7 @@ async def build_server(settings: Settings) -> tuple[ProxyServer, DeploymentHolde
         max_message_size=settings.max_message_size,
         max_connections=settings.max_connections,
     )
-    gate = PolicyGate(deployment, mask_key(settings), audit)
+    gate = PolicyGate(deployment, mask_key(settings), audit, deployment.record_table)
     server = ProxyServer(config, warehouse, gate, audit, server_context(settings))
     return server, deployment
 

@@ -7,10 +7,15 @@ good configuration stays in force: a typo never opens or closes the warehouse by
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from pathlib import Path
+
+import yaml
 
 import structlog
 
+from proxy.catalog.load import read_catalog_file
+from proxy.catalog.model import ColumnEntry, TableEntry
 from proxy.config_files import ConfigError
 from proxy.policy import load_deployment
 from proxy.policy.model import Deployment
@@ -24,9 +29,26 @@ class DeploymentHolder:
         self._settings = settings
         self._current = self._load()  # a broken configuration at start is fatal
 
+    @property
+    def _recorded_dir(self) -> Path:
+        return self._settings.state_dir / "catalog"
+
     def _load(self) -> Deployment:
         settings = self._settings
-        return load_deployment(settings.catalog_dir, settings.policies_dir, settings.users_file)
+        deployment = load_deployment(
+            settings.catalog_dir, settings.policies_dir, settings.users_file
+        )
+        catalog = deployment.catalog
+        for path in sorted(self._recorded_dir.glob("recorded-*.yaml")):
+            recorded = read_catalog_file(path)
+            for name, table in recorded.tables.items():
+                if catalog.table(recorded.schema_, name) is None:
+                    catalog = catalog.with_table(recorded.schema_, name, (
+                        ColumnEntry(column_name, column.type, frozenset(column.labels),
+                                    column.description)
+                        for column_name, column in table.columns.items()
+                    ), table.description)
+        return replace(deployment, catalog=catalog)
 
     def __call__(self) -> Deployment:
         return self._current
@@ -34,11 +56,40 @@ class DeploymentHolder:
     def reload(self) -> bool:
         try:
             self._current = self._load()
-        except ConfigError as exc:
+        except (ConfigError, ValueError) as exc:
             log.error("configuration reload failed; keeping the last good one", error=str(exc))
             return False
         log.info("configuration reloaded")
         return True
+
+    def record_table(self, table: TableEntry) -> None:
+        """Govern a table created through the proxy by the labels of what flowed into it.
+
+        Kept in state_dir/catalog/recorded-<schema>.yaml (the catalog file format), so a
+        restart or a reload keeps governing it.
+        """
+        self._current = replace(
+            self._current,
+            catalog=self._current.catalog.with_table(
+                table.schema, table.name, table.columns, table.description
+            ),
+        )
+        documents: dict[str, dict[str, object]] = {}
+        for entry in self._current.catalog:
+            if entry.source is not None:  # from catalog/: the operator's, not ours
+                continue
+            document = documents.setdefault(entry.schema, {"schema": entry.schema, "tables": {}})
+            document["tables"][entry.name] = {  # type: ignore[index]
+                "description": entry.description,
+                "columns": {
+                    c.name: {"type": c.type or "text", "labels": sorted(c.labels)}
+                    for c in entry.columns
+                },
+            }
+        self._recorded_dir.mkdir(parents=True, exist_ok=True)
+        for schema, document in documents.items():
+            path = self._recorded_dir / f"recorded-{schema}.yaml"
+            path.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
 def mask_key(settings: Settings) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from proxy.context import SessionContext
+from proxy.policy.decision import Effect
 from proxy.sql.statements import Statement
 
 # Statements whose effect lives in the proxy's own session state, never in the warehouse.
@@ -30,6 +31,7 @@ class ProxyCommand:
 class Forward:
     statement: Statement
     sql: str  # what the warehouse runs (the statement itself, or its policy rewrite)
+    effect: Effect | None = None  # COPY in/out, or a table to record once it exists
 
 
 Route = ProxyCommand | Forward
@@ -41,3 +43,7 @@ class Gate(Protocol):
     def __call__(self, statement: Statement, context: SessionContext) -> Route: ...
 
     def check_connection(self, user: str, purpose: str | None) -> None: ...
+
+    def completed(self, route: Forward) -> None:
+        """The statement of `route` succeeded (records tables it created)."""
+        ...

@@ -33,9 +33,11 @@ from proxy.backends.duckdb_catalog import (
     install_compat_catalog,
 )
 from proxy.backends.duckdb_transpile import (
+    GENERIC_DECIMAL,
     Transpiled,
     Utility,
     classify_utility,
+    decimal_type_for,
     infer_parameter_types,
     map_duckdb_error,
     normalize_duckdb_type,
@@ -46,7 +48,7 @@ from proxy.backends.duckdb_transpile import (
     with_parameter_casts,
 )
 from proxy.errors import PgError, SqlState
-from proxy.wire.types import Oid, oid_for_duckdb_type
+from proxy.wire.types import Interval, Oid, oid_for_duckdb_type
 
 T = TypeVar("T")
 
@@ -134,6 +136,38 @@ def _with_catalog_oid_types(columns: tuple[Column, ...], duckdb_types: list[str]
             column = Column(column.name, int(Oid.OID_ARRAY), column.type_size, -1)
         out.append(column)
     return tuple(out)
+
+
+#: What DuckDB reports (by OID) for a column whose PostgreSQL type it cannot carry; an output
+#: type override applies only over its stand-in, so a mismatch never relabels a column.
+_STAND_IN = {
+    int(Oid.VARCHAR): int(Oid.TEXT), int(Oid.VARCHAR_ARRAY): int(Oid.TEXT_ARRAY),
+    int(Oid.JSONB): int(Oid.JSON), int(Oid.JSONB_ARRAY): int(Oid.JSON_ARRAY),
+    int(Oid.NUMERIC): int(Oid.NUMERIC), int(Oid.NUMERIC_ARRAY): int(Oid.NUMERIC_ARRAY),
+}
+
+
+def _with_output_types(columns: tuple[Column, ...], statement: Transpiled) -> tuple[Column, ...]:
+    """PostgreSQL's type for output columns DuckDB types otherwise ('x'::varchar is VARCHAR,
+    which reads as text; jsonb is JSON; '12.50'::numeric is DECIMAL(4,2) but numeric without typmod)."""
+    if not statement.output_types:
+        return columns
+    out = list(columns)
+    for position, oid, typmod in statement.output_types:
+        if position < len(out) and out[position].type_oid == _STAND_IN.get(oid):
+            column = out[position]
+            out[position] = Column(column.name, oid, column.type_size, typmod, column.table_oid, column.column_number)
+    return tuple(out)
+
+
+def _bindable(value: object) -> object:
+    """A decoded parameter as DuckDB's Python API can bind it."""
+    if isinstance(value, Interval):
+        # DuckDB keeps months, days and microseconds apart, but binds only timedelta (one
+        # number) or text; its interval input reads this spelling exactly (not PostgreSQL's
+        # '-1 days +23:59:55'). The statement casts it to INTERVAL (explicitly or as described).
+        return f"{value.months} months {value.days} days {value.microseconds} microseconds"
+    return value
 
 
 def _quote_literal(value: str) -> str:
@@ -233,10 +267,12 @@ class DuckDBSession:
         # SAVEPOINT emulation: DuckDB has none, so a savepoint is a name and the number of writes
         # done when it was set; rolling back to it works only while nothing was written since.
         self._unsynced: dict[str, str] = {}
-        # SQL text -> the DuckDB SQL with each $n cast to the type Describe reported, so that
+        # SQL text -> each $n's DuckDB type as Describe reported it (cast in SQL), so that
         # executing a described statement yields exactly the described column types (a binary
         # int2 parameter must not come back as int4).
-        self._described: OrderedDict[str, str] = OrderedDict()
+        self._described: OrderedDict[str, dict[int, str]] = OrderedDict()
+        # (SQL text, casts, per-value numeric types) -> the DuckDB SQL with those casts.
+        self._cast_sql: OrderedDict[tuple[object, ...], str] = OrderedDict()
         self._savepoints: list[tuple[str, int]] = []
         self._writes = 0
         self._search_path: list[str] = ["main"]
@@ -356,14 +392,20 @@ class DuckDBSession:
                 f"{statement.parameter_count}",
             ))
 
+        params = [_bindable(p) for p in params]
+
         def run() -> DuckDBResultCursor:
             if self._unsynced:
                 self._sync_parameters()
-            duck_sql = self._described.get(sql) if params else None
-            if duck_sql is None:
-                duck_sql = statement.duckdb_sql
-                if any(isinstance(p, str) for p in params):
-                    duck_sql = self._sql_with_text_parameter_casts(statement, params)
+            duck_sql = statement.duckdb_sql
+            if params:
+                casts = self._described.get(sql)
+                if casts is None:
+                    casts = self._text_parameter_casts(statement, params) \
+                        if any(isinstance(p, str) for p in params) else {}
+                numeric = _numeric_parameter_types(statement, params)
+                if casts or numeric:
+                    duck_sql = self._sql_with_casts(sql, statement, casts, numeric)
             con = self._con
             if params:
                 con.execute(duck_sql, params)
@@ -407,10 +449,12 @@ class DuckDBSession:
                     oids.append(int(oid_for_duckdb_type(normalize_duckdb_type(inferred))))
                     duck_types[n] = inferred
             columns = self._result_columns(statement, duck_types)
-            # Unconstrained numeric keeps the value's own scale (DuckDB's DECIMAL has a fixed one).
-            casts = {n: t for n, t in duck_types.items() if t != _GENERIC_DECIMAL}
+            # Unconstrained numeric keeps the value's own scale (DuckDB's DECIMAL has a fixed
+            # one): such parameters are typed per value at execution, not here.
+            casts = {n: t for n, t in duck_types.items()
+                     if t != GENERIC_DECIMAL and n not in statement.numeric_parameters}
             if casts:
-                self._described[sql] = with_parameter_casts(statement.tree, casts)
+                self._described[sql] = casts
                 self._described.move_to_end(sql)
                 while len(self._described) > 256:
                     self._described.popitem(last=False)
@@ -593,6 +637,7 @@ class DuckDBSession:
         columns = tuple(_column(d[0], d[1]) for d in description)
         if statement.reads_catalog:
             columns = _with_catalog_oid_types(columns, [str(d[1]) for d in description])
+        columns = _with_output_types(columns, statement)
         return DuckDBResultCursor(self, columns, statement.tag, live=True)
 
     def _column_types(self, statement: Transpiled) -> dict[tuple[str, str, str], dict[str, str]]:
@@ -618,16 +663,26 @@ class DuckDBSession:
             default_catalog=self._warehouse.catalog_name, search_path=self._search_path,
         )
 
-    def _sql_with_text_parameter_casts(self, statement: Transpiled, params: list[object]) -> str:
+    def _text_parameter_casts(self, statement: Transpiled, params: list[object]) -> dict[int, str]:
         """Text values for typed placeholders: cast them in SQL, as PostgreSQL would coerce them."""
         types = self._parameter_types(statement)
-        casts = {
+        return {
             n: t for n, t in types.items()
             if n - 1 < len(params) and isinstance(params[n - 1], str) and t.upper() not in ("VARCHAR", "TEXT")
         }
-        if not casts:
-            return statement.duckdb_sql
-        return with_parameter_casts(statement.tree, casts)
+
+    def _sql_with_casts(self, sql: str, statement: Transpiled, casts: Mapping[int, str],
+                        numeric: Mapping[int, str]) -> str:
+        key = (sql, tuple(sorted(casts.items())), tuple(sorted(numeric.items())))
+        duck_sql = self._cast_sql.get(key)
+        if duck_sql is None:
+            duck_sql = with_parameter_casts(statement.tree, casts, numeric)
+            self._cast_sql[key] = duck_sql
+            while len(self._cast_sql) > 512:
+                self._cast_sql.popitem(last=False)
+        else:
+            self._cast_sql.move_to_end(key)
+        return duck_sql
 
     def _result_columns(self, statement: Transpiled, duck_types: dict[int, str]) -> tuple[Column, ...] | None:
         if statement.kind == "query":
@@ -644,14 +699,24 @@ class DuckDBSession:
         columns = tuple(_column(row[0], row[1]) for row in rows)
         if statement.reads_catalog:
             columns = _with_catalog_oid_types(columns, [str(row[1]) for row in rows])
-        return columns
+        return _with_output_types(columns, statement)
+
+
+def _numeric_parameter_types(statement: Transpiled, params: Sequence[object]) -> dict[int, str]:
+    """For each $n the statement casts to unconstrained numeric: the DECIMAL of its value."""
+    out: dict[int, str] = {}
+    for n in statement.numeric_parameters:
+        if n - 1 < len(params) and params[n - 1] is not None:
+            exact = decimal_type_for(params[n - 1])
+            if exact is not None:
+                out[n] = exact
+    return out
 
 
 def _duckdb_type_for_oid(oid: int) -> str:
     return _OID_TO_DUCKDB.get(oid, "VARCHAR")
 
 
-_GENERIC_DECIMAL = "DECIMAL(38,10)"
 _OID_TO_DUCKDB = {
     16: "BOOLEAN", 17: "BLOB", 20: "BIGINT", 21: "SMALLINT", 23: "INTEGER", 25: "VARCHAR", 26: "BIGINT",
     700: "REAL", 701: "DOUBLE", 1043: "VARCHAR", 1042: "VARCHAR", 1082: "DATE", 1083: "TIME",

@@ -704,7 +704,18 @@ def install_compat_catalog(
     # Views use macros and macros use views, and DuckDB binds both when they are created: create
     # in rounds, each statement once everything it names exists.
     pending = list(_macros(oid_for_duckdb_type, duckdb_version))
-    pending += [f"CREATE VIEW {c}.{name} AS {select}" for name, select in _catalog_views(main_database).items()]
+    for name, select in _catalog_views(main_database).items():
+        if name in _STATIC_VIEWS:
+            # Constant rows: a table binds in microseconds where a VALUES list of a hundred rows
+            # costs milliseconds at every reference (asyncpg's introspection names pg_type six
+            # times). Internal pp_ relations are the tables themselves; catalogs stay views
+            # (over a pp_ table), so pg_class still lists them under pg_catalog.
+            table = name if name.startswith("pp_") else f"pp_static_{name}"
+            run(f"CREATE TABLE {c}.{table} AS {select}")
+            if table != name:
+                pending.append(f"CREATE VIEW {c}.{name} AS SELECT * FROM {c}.{table}")
+        else:
+            pending.append(f"CREATE VIEW {c}.{name} AS {select}")
     while pending:
         failed: list[str] = []
         last_error: Exception | None = None
@@ -718,6 +729,18 @@ def install_compat_catalog(
             assert last_error is not None
             raise last_error
         pending = failed
+    for name in _catalog_views(main_database):
+        if not name.startswith("pp_") and name not in _STATIC_VIEWS:
+            run(f"CREATE TABLE {c}.{EMPTY_PREFIX}{name} AS SELECT * FROM {c}.{name} LIMIT 0")
+
+
+#: Catalog views whose rows never change (no table function, no session variable).
+_STATIC_VIEWS = frozenset({"pp_catalog_oids", "pg_type", "pp_type_display", "pg_am", "pg_collation",
+                           "pg_tablespace"})
+#: Prefix of the empty, same-typed stand-in of each computed catalog view (see _prune_dead_branches).
+EMPTY_PREFIX = "pp_empty_"
+#: typtype of every pg_type row the compat catalog has (no composite, domain, enum or range types).
+PG_TYPE_TYPTYPES = frozenset(str(row[6]) for row in _pg_type_rows())
 
 
 # --- the tree rewrite ----------------------------------------------------------------------------
@@ -1006,12 +1029,49 @@ def _rewrite_node(node: exp.Expression, ctes: set[str]) -> exp.Expression:
 def rewrite_catalog_references(tree: exp.Expression) -> exp.Expression:
     """Point pg_catalog references of a parsed (postgres dialect) statement at the compat catalog."""
     ctes = _cte_names(tree)
+    pg_type_aliases = {
+        t.alias_or_name.lower() for t in tree.find_all(exp.Table)
+        if isinstance(t.this, exp.Identifier) and t.name.lower() == "pg_type"
+        and t.db.lower() in ("", "pg_catalog") and not t.catalog and "pg_type" not in ctes
+    }
     # Post-order (children first), so a replaced node is built from already rewritten parts.
     for node in reversed(list(tree.dfs())):
         new = _rewrite_node(node, ctes)
+        if pg_type_aliases and isinstance(new, exp.Case):
+            _prune_dead_branches(new, pg_type_aliases)
         if new is not node:
             if node is tree:
                 tree = new
             else:
                 node.replace(new)
     return tree
+
+
+def _is_dead_condition(condition: exp.Expression, pg_type_aliases: set[str]) -> bool:
+    """`t.typtype = 'c'` (t being pg_type) for a typtype no compat pg_type row has."""
+    if not isinstance(condition, exp.EQ):
+        return False
+    column, literal = condition.this, condition.expression
+    if isinstance(column, exp.Literal):
+        column, literal = literal, column
+    if not (isinstance(column, exp.Column) and column.name.lower() == "typtype"
+            and isinstance(literal, exp.Literal) and literal.is_string):
+        return False
+    if column.table and column.table.lower() not in pg_type_aliases:
+        return False
+    return literal.this not in PG_TYPE_TYPTYPES
+
+
+def _prune_dead_branches(case: exp.Case, pg_type_aliases: set[str]) -> None:
+    """In a CASE branch no compat pg_type row can take (asyncpg's introspection asks for the
+    attributes of composite types and the base of domains, which DuckDB has none of), point the
+    computed catalogs at their empty stand-ins: same columns and types, so the statement means
+    and types the same, but DuckDB binds two small tables instead of the views over its
+    duckdb_columns()/duckdb_tables()/duckdb_constraints() (hundreds of milliseconds per statement)."""
+    for branch in case.args.get("ifs") or []:
+        if not isinstance(branch, exp.If) or not _is_dead_condition(branch.this, pg_type_aliases):
+            continue
+        for table in list(branch.args["true"].find_all(exp.Table)):
+            if table.catalog.lower() == COMPAT_CATALOG and table.name in _COMPAT_VIEWS \
+                    and table.name not in _STATIC_VIEWS:
+                table.set("this", exp.to_identifier(EMPTY_PREFIX + table.name))

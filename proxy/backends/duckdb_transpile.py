@@ -278,6 +278,186 @@ def apply_pg_column_names(tree: exp.Expression) -> None:
             node.replace(alias)
 
 
+# --- PostgreSQL types DuckDB cannot carry -------------------------------------------------------------
+
+_DT = exp.DataType.Type
+#: PostgreSQL functions returning jsonb (DuckDB computes them as JSON).
+_JSONB_FUNCTIONS = frozenset({"jsonb_build_object", "jsonb_build_array", "to_jsonb", "jsonb_agg",
+                              "jsonb_object_agg", "jsonb_strip_nulls", "jsonb_set", "jsonb_insert"})
+_MAX_DECIMAL_WIDTH = 38
+#: What an unconstrained numeric is in DuckDB when nothing says better: 28 digits before the
+#: point, 10 after (DuckDB's bare DECIMAL would be DECIMAL(18,3)).
+GENERIC_DECIMAL = "DECIMAL(38,10)"
+_NUMERIC_TEXT = re.compile(r"[ \t\n\r\v\f]*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[ \t\n\r\v\f]*")
+
+
+def _type_length(data_type: exp.DataType) -> int:
+    """typmod of varchar(n): n + 4; -1 without a length."""
+    if data_type.expressions:
+        param = data_type.expressions[0]
+        value = param.this if isinstance(param, exp.DataTypeParam) else param
+        if isinstance(value, exp.Literal) and not value.is_string and str(value.this).isdigit():
+            return int(value.this) + 4
+    return -1
+
+
+def _pg_type_of_datatype(to: exp.Expression | None) -> tuple[int, int] | None:
+    """(OID, typmod) of a PostgreSQL cast target that DuckDB would report as another type."""
+    if not isinstance(to, exp.DataType):
+        return None
+    if to.this == _DT.ARRAY and to.expressions:
+        element = _pg_type_of_datatype(to.expressions[0])
+        if element is None:
+            return None
+        arrays = {1043: 1015, 3802: 3807, 1700: 1231}
+        return (arrays[element[0]], element[1]) if element[0] in arrays else None
+    if to.this in (_DT.VARCHAR, _DT.NVARCHAR):
+        return 1043, _type_length(to)
+    if to.this == _DT.JSONB:
+        return 3802, -1
+    if to.this == _DT.DECIMAL and not to.expressions:
+        return 1700, -1
+    return None
+
+
+def _pg_output_type(node: exp.Expression) -> tuple[int, int] | None:
+    while isinstance(node, (exp.Alias, exp.Paren)):
+        node = node.this
+    if isinstance(node, exp.Cast):
+        return _pg_type_of_datatype(node.to)
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() in _JSONB_FUNCTIONS:
+        return 3802, -1
+    return None
+
+
+def _output_branches(tree: exp.Expression) -> list[list[exp.Expression]]:
+    """Every SELECT list that feeds the result (each branch of a UNION)."""
+    if isinstance(tree, exp.SetOperation):
+        return _output_branches(tree.this) + _output_branches(tree.expression)
+    if isinstance(tree, exp.Subquery):
+        return _output_branches(tree.this)
+    if isinstance(tree, exp.Select):
+        return [tree.expressions]
+    returning = tree.args.get("returning")
+    if isinstance(returning, exp.Returning):
+        return [returning.expressions]
+    return []
+
+
+def pg_output_types(tree: exp.Expression) -> tuple[tuple[int, int, int], ...]:
+    """(position, OID, typmod) of top-level output columns PostgreSQL types as varchar, jsonb,
+    unconstrained numeric (and their arrays), read from the PostgreSQL tree before the rewrite.
+
+    A SELECT list with a `*` has no known positions: nothing is overridden there.
+    """
+    branches = _output_branches(tree)
+    if not branches:
+        return ()
+    found: dict[int, tuple[int, int] | None] = {}
+    for expressions in branches:
+        if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+               for e in expressions):
+            return ()
+        for position, node in enumerate(expressions):
+            bare = node.this if isinstance(node, exp.Alias) else node
+            if isinstance(bare, exp.Null) or (isinstance(bare, exp.Literal) and bare.is_string):
+                continue  # an unknown-typed literal takes the other branches' type
+            typed = _pg_output_type(node)
+            if position not in found:
+                found[position] = typed
+            elif found[position] != typed:
+                found[position] = None  # UNION branches disagree: PostgreSQL resolves a common type
+    return tuple((pos, t[0], t[1]) for pos, t in sorted(found.items()) if t is not None)
+
+
+def decimal_type_for(value: object) -> str | None:
+    """DECIMAL(p,s) holding `value` exactly, with its own scale (PostgreSQL's numeric keeps
+    the scale a value was written with); None when DuckDB's DECIMAL cannot."""
+    from decimal import Decimal, InvalidOperation
+
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        width = max(len(str(abs(value))), 1)
+        return f"DECIMAL({width},0)" if width <= _MAX_DECIMAL_WIDTH else None
+    if isinstance(value, str):
+        if not _NUMERIC_TEXT.fullmatch(value):
+            return None
+        try:
+            value = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return None
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    scale = max(0, -exponent)
+    integer_digits = max(len(digits) + exponent, 0)
+    width = max(integer_digits + scale, 1)
+    if width > _MAX_DECIMAL_WIDTH:
+        if integer_digits > _MAX_DECIMAL_WIDTH:
+            return None
+        scale = _MAX_DECIMAL_WIDTH - max(integer_digits, 1)  # rounded: DuckDB has 38 digits at most
+        width = _MAX_DECIMAL_WIDTH
+    return f"DECIMAL({width},{scale})"
+
+
+def _literal_text(node: exp.Expression) -> str | None:
+    """The text of a string (or E'' string) or number literal, as PostgreSQL's input function sees it."""
+    if isinstance(node, exp.Literal):
+        return str(node.this)
+    if isinstance(node, exp.ByteString):  # E'...': sqlglot has already resolved the escapes
+        return str(node.this)
+    return None
+
+
+def _bytea_literal(text: str) -> exp.Expression:
+    from proxy.wire.type_codecs import parse_bytea
+
+    return exp.Anonymous(this="unhex", expressions=[exp.Literal.string(parse_bytea(text).hex())])
+
+
+def rewrite_pg_literal_types(tree: exp.Expression) -> frozenset[int]:
+    r"""Casts whose meaning DuckDB would change, rewritten in place; returns the $n cast to
+    unconstrained numeric (bound with the value's own DECIMAL type at execution).
+
+    * `'12.50'::numeric`: DECIMAL of exactly the literal's precision and scale (12.50, as
+      PostgreSQL prints it); any other unconstrained numeric is DECIMAL(38,10), not DuckDB's
+      DECIMAL(18,3);
+    * `'\x00ff'::bytea` and escape-format literals: the bytes PostgreSQL's byteain reads, as
+      unhex('...') (DuckDB's BLOB input reads `\xHH` escapes and takes the rest as characters).
+    """
+    numeric_parameters: set[int] = set()
+    for cast in list(tree.find_all(exp.Cast)):
+        to = cast.to
+        if not isinstance(to, exp.DataType):
+            continue
+        inner = cast.this
+        if to.this in (_DT.VARBINARY, _DT.BINARY) and not to.expressions:
+            text = _literal_text(inner)
+            if text is not None and (isinstance(inner, exp.ByteString) or inner.is_string):
+                cast.replace(_bytea_literal(text))
+            continue
+        if to.this != _DT.DECIMAL or to.expressions:
+            continue
+        text = _literal_text(inner)
+        exact = decimal_type_for(text) if text is not None else None
+        if exact is not None:
+            from decimal import Decimal
+
+            plain = format(Decimal(text.strip()), "f")  # type: ignore[union-attr]
+            cast.set("this", exp.Literal.string(plain))
+            cast.set("to", exp.DataType.build(exact, dialect="duckdb"))
+            continue
+        if isinstance(inner, exp.Parameter) and inner.name.isdigit():
+            numeric_parameters.add(int(inner.name))
+        cast.set("to", exp.DataType.build(GENERIC_DECIMAL, dialect="duckdb"))
+    for data_type in list(tree.find_all(exp.DataType)):
+        if data_type.this == _DT.DECIMAL and not data_type.expressions:
+            data_type.replace(exp.DataType.build(GENERIC_DECIMAL, dialect="duckdb"))
+    return frozenset(numeric_parameters)
+
+
 # --- DuckDB type names ---------------------------------------------------------------------------
 
 _DUCKDB_TYPE_ALIASES = {
@@ -319,6 +499,13 @@ class Transpiled:
     declared_parameter_oids: tuple[tuple[int, int], ...] = ()
     #: Whether the statement reads the pg_catalog compat views (its oid columns are typed oid).
     reads_catalog: bool = False
+    #: (output position, PostgreSQL OID, typmod) of top-level output columns whose PostgreSQL type
+    #: DuckDB cannot carry (varchar and jsonb are VARCHAR and JSON there, unconstrained numeric
+    #: has a fixed scale): RowDescription and the encoders use these instead.
+    output_types: tuple[tuple[int, int, int], ...] = ()
+    #: $n cast to unconstrained numeric: bound as DECIMAL with the value's own precision and
+    #: scale at execution (DuckDB's DECIMAL has a fixed scale, PostgreSQL's numeric keeps the value's).
+    numeric_parameters: frozenset[int] = frozenset()
 
 
 def _ddl_tag(tree: exp.Expression) -> str:
@@ -393,8 +580,10 @@ def transpile(sql: str) -> Transpiled:
 
     declared = _oid_parameters(tree)
     try:
+        output_types = pg_output_types(tree)
         apply_pg_column_names(tree)
         tree = rewrite_catalog_references(tree)
+        numeric_parameters = rewrite_pg_literal_types(tree)
         tree = to_duckdb_functions(tree)
     except PgError:
         raise
@@ -429,17 +618,23 @@ def transpile(sql: str) -> Transpiled:
         raise PgError(SqlState.FEATURE_NOT_SUPPORTED, f"cannot translate statement for DuckDB: {error}") from None
     numbers = _parameter_numbers(tree)
     reads_catalog = any(t.catalog.lower() == "pg_compat" for t in referenced_tables(tree))
-    return Transpiled(kind, tag, duckdb_sql, tree, returns_rows, max(numbers, default=0), declared, reads_catalog)
+    return Transpiled(kind, tag, duckdb_sql, tree, returns_rows, max(numbers, default=0), declared, reads_catalog,
+                      output_types if returns_rows else (), numeric_parameters)
 
 
 def _oid_parameters(tree: exp.Expression) -> tuple[tuple[int, int], ...]:
-    """Parameters cast to oid or oid[] (which DuckDB holds as BIGINT): PostgreSQL reports oid."""
+    """Parameters cast to a type DuckDB holds as another one: oid, oid[] (BIGINT), varchar,
+    varchar[] (VARCHAR, which reads as text), jsonb, jsonb[] (JSON). PostgreSQL reports the cast's type."""
     found: dict[int, int] = {}
     for cast in tree.find_all(exp.Cast):
         param = cast.this
         if not isinstance(param, exp.Parameter) or not param.name.isdigit():
             continue
         to = cast.to
+        pg = _pg_type_of_datatype(to)
+        if pg is not None and pg[0] in (1043, 1015, 3802, 3807):
+            found[int(param.name)] = pg[0]
+            continue
         is_array = isinstance(to, exp.DataType) and to.this == exp.DataType.Type.ARRAY and bool(to.expressions)
         element = to.expressions[0] if is_array else to
         name = element.name.lower() if isinstance(element, exp.ObjectIdentifier) else (
@@ -612,9 +807,15 @@ def infer_parameter_types(tree: exp.Expression, columns: ColumnTypes, *, default
     return found
 
 
-def with_parameter_casts(tree: exp.Expression, casts: Mapping[int, str]) -> str:
-    """DuckDB SQL of `tree` where each listed $n reads CAST($n AS type)."""
+def with_parameter_casts(tree: exp.Expression, casts: Mapping[int, str],
+                         numeric: Mapping[int, str] | None = None) -> str:
+    """DuckDB SQL of `tree` where each $n in `casts` reads CAST($n AS type), and each $n in
+    `numeric` (cast to unconstrained numeric in the statement) is cast to that DECIMAL instead."""
     def cast(node: exp.Expression) -> exp.Expression:
+        if numeric and isinstance(node, exp.Cast) and isinstance(node.this, exp.Parameter) \
+                and node.this.name.isdigit() and int(node.this.name) in numeric:
+            node.set("to", exp.DataType.build(numeric[int(node.this.name)], dialect="duckdb"))
+            return node
         if isinstance(node, exp.Parameter) and node.name.isdigit() and int(node.name) in casts:
             if isinstance(node.parent, exp.Cast):
                 return node

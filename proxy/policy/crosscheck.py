@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from proxy.policy.decision import Refusal
 from proxy.sql.functions import check_functions, check_operators, check_types
-from proxy.sql.pg_facts import pg_facts
+from proxy.sql.pg_facts import PgFacts, pg_facts
 from proxy.sql.resolve import referenced_tables
 from proxy.sql.statements import Statement
 
@@ -75,15 +75,27 @@ def _only_harmless_set_config(tree: ast.Node) -> bool:
     return bool(finder.calls)
 
 
-def check_against_postgres(statement: Statement, parsed: exp.Expression) -> None:
+def _postgres_relations(facts: PgFacts) -> set[tuple[str | None, str]]:
+    """PostgreSQL's relations, write targets included (pg_facts lists them as details)."""
+    relations = set(facts.relations)
+    for key in ("target", "into_target"):
+        target = facts.statement_details.get(key)
+        if isinstance(target, tuple) and len(target) == 2:
+            relations.add(target)
+    return relations
+
+
+def check_against_postgres(statement: Statement, parsed: exp.Expression) -> PgFacts:
+    """Refuse unless sqlglot and PostgreSQL agree; returns PostgreSQL's facts."""
     facts = pg_facts(statement.node)
     ours = _sqlglot_relations(parsed)
-    if ours != set(facts.relations):
+    postgres = _postgres_relations(facts)
+    if ours != postgres:
         raise Refusal(
             "the statement is read differently by purpose-proxy's analyzer and by PostgreSQL "
             "(relations differ)",
             detail=f"analyzer: {sorted(map(str, ours))}; PostgreSQL: "
-            f"{sorted(map(str, facts.relations))}",
+            f"{sorted(map(str, postgres))}",
             hint=_DISAGREE_HINT,
         )
     columns = _sqlglot_columns(parsed)
@@ -110,3 +122,4 @@ def check_against_postgres(statement: Statement, parsed: exp.Expression) -> None
     if refused:
         raise Refusal(f"type {refused[0]} is not allowed through purpose-proxy",
                       hint="Only casts to PostgreSQL's built-in types are allowed.")
+    return facts

@@ -25,7 +25,14 @@ from proxy.policy.purpose import (
     require_granted,
     resolve_purpose,
 )
+from proxy.policy.copy import decide_copy
 from proxy.policy.reads import analyze_query, rewrite_query
+from proxy.policy.writes import (
+    WriteContext,
+    decide_create_table_as,
+    decide_insert,
+    decide_update_or_delete,
+)
 from proxy.sql.resolve import reads_catalog_data
 from proxy.sql.statements import Statement
 
@@ -34,6 +41,17 @@ TRANSACTION_KINDS = frozenset({
     "TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK",
     "TRANS_STMT_SAVEPOINT", "TRANS_STMT_RELEASE", "TRANS_STMT_ROLLBACK_TO",
 })
+
+
+WRITE_KINDS = ("InsertStmt", "UpdateStmt", "DeleteStmt", "CreateTableAsStmt")
+# What sqlglot must read each PostgreSQL statement kind as (fail closed on any other reading).
+SQLGLOT_KINDS: dict[str, tuple[type[exp.Expression], ...]] = {
+    "SelectStmt": (exp.Query,),
+    "InsertStmt": (exp.Insert,),
+    "UpdateStmt": (exp.Update,),
+    "DeleteStmt": (exp.Delete,),
+    "CreateTableAsStmt": (exp.Create,),
+}
 
 
 @dataclass(frozen=True)
@@ -68,19 +86,26 @@ def _decide(
                 "through purpose-proxy", sqlstate=SqlState.FEATURE_NOT_SUPPORTED,
             )
         return Allow(statement.text, False, report)
-    if kind != "SelectStmt":
+    if kind == "CopyStmt":
+        return decide_copy(
+            statement, context.declared, context.user, deployment, report,
+            lambda query: _decide(query, context, deployment, report),
+        )
+    if kind not in ("SelectStmt", *WRITE_KINDS):
         purpose, source = resolve_purpose(
             statement.text, context.declared, deployment, context.user
         )
         raise Refusal(
-            f"{_describe_kind(kind)} is not allowed through purpose-proxy "
-            f'for purpose "{purpose}"',
-            hint="Only queries (SELECT) are supported for this purpose.",
+            f"{_describe_kind(kind)} is not allowed through purpose-proxy",
+            hint="Queries, granted writes (INSERT, UPDATE, DELETE, COPY FROM STDIN, CREATE TABLE "
+            "AS into a sandbox) and COPY ... TO STDOUT are supported; DDL is not.",
             report=Report(purpose, source, kind),
+            sqlstate=SqlState.INSUFFICIENT_PRIVILEGE,
         )
     parsed = _parse(statement)
-    check_against_postgres(statement, parsed)
-    if not reads_catalog_data(parsed):
+    facts = check_against_postgres(statement, parsed)
+    select_into = kind == "SelectStmt" and bool(facts.statement_details.get("into"))
+    if kind == "SelectStmt" and not select_into and not reads_catalog_data(parsed):
         # Metadata (pg_catalog, information_schema) and constant queries read no governed
         # data: clients and BI tools run them on connect, before any purpose is declared.
         # A purpose the statement itself declares must still be granted.
@@ -89,8 +114,24 @@ def _decide(
         return Allow(statement.text, False, report)
     purpose, source = resolve_purpose(statement.text, context.declared, deployment, context.user)
     report = Report(purpose, source, kind)
+    writing = WriteContext(context.user, context.attributes, context.mask_key)
     try:
-        return _decide_query(statement.text, parsed, context, deployment, report)
+        if select_into:
+            into = parsed.args["into"]
+            query = parsed.copy()
+            query.set("into", None)
+            return decide_create_table_as(into.this, query, report, writing, deployment)
+        if kind == "SelectStmt":
+            return _decide_query(statement.text, parsed, context, deployment, report)
+        if kind == "InsertStmt":
+            return decide_insert(parsed, report, writing, deployment)
+        if kind in ("UpdateStmt", "DeleteStmt"):
+            return decide_update_or_delete(parsed, report, writing, deployment)
+        if facts.statement_details.get("objtype") != "table":
+            raise Refusal("CREATE MATERIALIZED VIEW is not allowed through purpose-proxy")
+        return decide_create_table_as(
+            parsed.this, parsed.expression, report, writing, deployment
+        )
     except Refusal as refusal:
         refusal.report = refusal.report or report
         raise
@@ -130,10 +171,14 @@ def _parse(statement: Statement) -> exp.Expression:
     if len(expressions) != 1:
         raise Refusal("the statement was read as several statements; it was refused")
     expression = expressions[0]
-    if not isinstance(expression, exp.Query):
+    expected = SQLGLOT_KINDS.get(statement.kind, ())
+    if not isinstance(expression, expected) or (
+        isinstance(expression, exp.Create) and not isinstance(expression.expression, exp.Query)
+    ):
         raise Refusal(
             f"statement read as {expression.key.upper()} is not supported through purpose-proxy",
             sqlstate=SqlState.FEATURE_NOT_SUPPORTED,
+            hint="PostgreSQL and purpose-proxy's analyzer read this statement differently.",
         )
     return expression
 

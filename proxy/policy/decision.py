@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from proxy.catalog.model import TableEntry
 from proxy.errors import PgError, SqlState
 
 
@@ -37,12 +39,40 @@ class Report:
 
 
 @dataclass(frozen=True)
+class RecordTable:
+    """After the statement succeeds, the catalog records this table and its labels."""
+
+    table: TableEntry
+
+
+@dataclass(frozen=True)
+class CopyOut:
+    """COPY ... TO STDOUT: run `Allow.sql` (a query) and send its rows in COPY format."""
+
+    options: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class CopyIn:
+    """COPY ... FROM STDIN: receive rows from the client and insert them into the table."""
+
+    schema: str
+    table: str
+    columns: tuple[str, ...]
+    options: Mapping[str, object]
+
+
+Effect = RecordTable | CopyOut | CopyIn
+
+
+@dataclass(frozen=True)
 class Allow:
     """Run `sql` (the statement itself when `rewritten` is False)."""
 
     sql: str
     rewritten: bool
     report: Report
+    effect: Effect | None = None
 
 
 @dataclass(frozen=True)

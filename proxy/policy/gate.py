@@ -14,7 +14,8 @@ from proxy.audit import AuditLog, fingerprint
 from proxy.context import SessionContext
 from proxy.errors import PgError
 from proxy.policy.decide import DecisionContext, decide
-from proxy.policy.decision import Allow, Decision, Refusal, Report
+from proxy.catalog.model import TableEntry
+from proxy.policy.decision import Allow, Decision, RecordTable, Refusal, Report
 from proxy.policy.model import Deployment
 from proxy.policy.purpose import DeclaredPurpose, require_granted
 from proxy.routing import PROXY_COMMANDS, Forward, ProxyCommand, Route
@@ -33,11 +34,23 @@ class PolicyGate:
     """A Gate (see proxy.routing) that enforces the deployment's policies."""
 
     def __init__(
-        self, deployment: Callable[[], Deployment], mask_key: str, audit: AuditLog
+        self,
+        deployment: Callable[[], Deployment],
+        mask_key: str,
+        audit: AuditLog,
+        record_table: Callable[[TableEntry], None],
     ) -> None:
         self._deployment = deployment  # the current configuration (reloads swap it)
         self._mask_key = mask_key
         self._audit = audit
+        self._record_table = record_table
+
+    def completed(self, route: Forward) -> None:
+        """A CREATE TABLE AS succeeded: the catalog now governs the new table by its labels."""
+        if isinstance(route.effect, RecordTable):
+            self._record_table(route.effect.table)
+            self._audit.event("catalog_recorded", table=route.effect.table.qualified_name,
+                              columns={c.name: sorted(c.labels) for c in route.effect.table.columns})
 
     def check_connection(self, user: str, purpose: str | None) -> None:
         """A purpose declared at connect time must be granted (raised as FATAL by the server)."""
@@ -62,9 +75,13 @@ class PolicyGate:
             return ProxyCommand(statement, self._allowed_sql(query, context))
         if statement.kind in PROXY_COMMANDS:
             return ProxyCommand(statement)
-        return Forward(statement, self._allowed_sql(statement, context))
+        decision = self._decide(statement, context)
+        return Forward(statement, decision.sql, decision.effect)
 
     def _allowed_sql(self, statement: Statement, context: SessionContext) -> str:
+        return self._decide(statement, context).sql
+
+    def _decide(self, statement: Statement, context: SessionContext) -> Allow:
         decision = decide(
             statement,
             DecisionContext(
@@ -77,7 +94,7 @@ class PolicyGate:
         )
         self._record(statement, context, decision, None)
         if isinstance(decision, Allow):
-            return decision.sql
+            return decision
         raise decision.error()
 
     def _record(

@@ -92,6 +92,18 @@ def command_complete(tag: str) -> bytes:
     return message(Backend.COMMAND_COMPLETE, cstring(tag))
 
 
+def copy_response(type_byte: int, binary: bool, column_count: int) -> bytes:
+    """CopyInResponse ('G') or CopyOutResponse ('H')."""
+    code = 1 if binary else 0
+    payload = bytes((code,)) + _INT16.pack(column_count) + _INT16.pack(code) * column_count
+    return message(type_byte, payload)
+
+
+def copy_data(data: bytes) -> bytes:
+    return message(Backend.COPY_DATA, data)
+
+
+COPY_DONE = message(Backend.COPY_DONE)
 PARSE_COMPLETE = message(Backend.PARSE_COMPLETE)
 BIND_COMPLETE = message(Backend.BIND_COMPLETE)
 CLOSE_COMPLETE = message(Backend.CLOSE_COMPLETE)

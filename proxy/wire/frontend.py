@@ -215,6 +215,21 @@ class PasswordData:
 
 
 @dataclass(frozen=True, slots=True)
+class CopyData:
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CopyDone:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CopyFail:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Unsupported:
     """A message type this server recognises but does not accept (FunctionCall, stray COPY)."""
 
@@ -223,7 +238,7 @@ class Unsupported:
 
 FrontendMessage = (
     Query | Parse | Bind | Describe | Execute | Close | Sync | Flush | Terminate | PasswordData
-    | Unsupported
+    | CopyData | CopyDone | CopyFail | Unsupported
 )
 
 
@@ -287,9 +302,13 @@ def decode_message(type_byte: int, payload: bytes) -> FrontendMessage:
         message = Terminate()
     elif type_byte == Frontend.PASSWORD:
         return PasswordData(payload)
-    elif type_byte in (
-        Frontend.FUNCTION_CALL, Frontend.COPY_DATA, Frontend.COPY_DONE, Frontend.COPY_FAIL
-    ):
+    elif type_byte == Frontend.COPY_DATA:
+        return CopyData(payload)
+    elif type_byte == Frontend.COPY_DONE:
+        message = CopyDone()
+    elif type_byte == Frontend.COPY_FAIL:
+        message = CopyFail(reader.cstring())
+    elif type_byte == Frontend.FUNCTION_CALL:
         return Unsupported(type_byte)
     else:
         raise protocol_violation(f"invalid frontend message type {type_byte}")

@@ -19,13 +19,19 @@ from proxy.audit import AuditLog, fingerprint
 from proxy.backends.base import Column, ResultCursor, StatementDescription, WarehouseSession
 from proxy.context import SessionContext
 from proxy.errors import PgError, SqlState, protocol_violation
+from proxy.policy.decision import CopyIn, CopyOut
 from proxy.routing import Forward, Gate, ProxyCommand, Route
 from proxy.sql.statements import split_statements
 from proxy.wire import backend as msg
 from proxy.wire.commands import ProxyCommands
+from proxy.wire.copy import copy_in, copy_out
+from proxy.wire.copy_format import CopyOptions
 from proxy.wire.frontend import (
     Bind,
     Close,
+    CopyData,
+    CopyDone,
+    CopyFail,
     Describe,
     Execute,
     Flush,
@@ -52,6 +58,7 @@ class SessionState(Enum):
     IDLE = auto()  # between queries; ReadyForQuery has been sent
     EXTENDED = auto()  # inside an extended-protocol batch, before its Sync
     EXTENDED_FAILED = auto()  # an error happened in the batch: discard messages until Sync
+    COPY_IN = auto()  # receiving CopyData for COPY ... FROM STDIN
     CLOSED = auto()
 
 
@@ -162,7 +169,7 @@ class Session:
             ))
             if self.state is SessionState.IDLE:
                 await self._ready()
-        elif isinstance(message, Unsupported | PasswordData):
+        elif isinstance(message, Unsupported | PasswordData | CopyData | CopyDone | CopyFail):
             raise protocol_violation(
                 f"unexpected message type 0x{getattr(message, 'type_byte', Frontend.PASSWORD):02x}"
                 " outside of its protocol phase"
@@ -224,9 +231,39 @@ class Session:
         await cursor.fetch(None)
         await cursor.close()
 
+    async def _copy(self, route: Forward, parameters: Sequence[object]) -> str:
+        """COPY TO STDOUT / FROM STDIN as the decision allowed it; returns the tag."""
+        effect = route.effect
+        assert isinstance(effect, CopyOut | CopyIn)
+        options = CopyOptions.from_statement(effect.options)
+        if isinstance(effect, CopyIn):
+            previous, self.state = self.state, SessionState.COPY_IN
+            try:
+                rows = await copy_in(self.stream, self.warehouse, effect, options)
+            finally:
+                self.state = previous
+            return f"COPY {rows}"
+        cursor = await self._start(route, parameters)
+        try:
+            rows = await copy_out(self.stream, cursor, options, self.context.settings.timezone,
+                                  self.batch_rows)
+        finally:
+            await cursor.close()
+        return f"COPY {rows}"
+
     async def _run_simple(self, route: Route) -> None:
         started = time.monotonic()
         rows = 0
+        if isinstance(route, Forward) and isinstance(route.effect, CopyOut | CopyIn):
+            try:
+                with self._statement_timer():
+                    tag = await self._copy(route, ())
+            except PgError as error:
+                self._audit_statement(route, started, 0, error)
+                raise
+            self.stream.write(msg.command_complete(tag))
+            self._audit_statement(route, started, int(tag.split()[1]), None)
+            return
         try:
             with self._statement_timer():
                 cursor = await self._start(route, ())
@@ -247,6 +284,8 @@ class Session:
             raise
         self.stream.write(msg.command_complete(tag))
         self._audit_statement(route, started, rows, None)
+        if isinstance(route, Forward):
+            self.gate.completed(route)
 
     async def _send_rows(self, cursor: ResultCursor, encoder: RowEncoder, limit: int | None) -> int:
         """Stream rows in batches, waiting for the client to keep up (bounded memory)."""
@@ -404,6 +443,17 @@ class Session:
         if portal.completed_tag is not None:
             self.stream.write(msg.command_complete(portal.completed_tag))
             return
+        if isinstance(route, Forward) and isinstance(route.effect, CopyOut | CopyIn):
+            try:
+                with self._statement_timer():
+                    portal.completed_tag = await self._copy(route, portal.parameters)
+            except PgError as error:
+                self._audit_statement(route, portal.started, 0, error)
+                await self._drop_portal(portal.name)
+                raise
+            self.stream.write(msg.command_complete(portal.completed_tag))
+            self._audit_statement(route, portal.started, 0, None)
+            return
         limit = message.max_rows if message.max_rows > 0 else None
         try:
             with self._statement_timer():
@@ -429,6 +479,8 @@ class Session:
         await portal.cursor.close()
         self.stream.write(msg.command_complete(portal.completed_tag))
         self._audit_statement(route, portal.started, portal.rows_sent, None)
+        if isinstance(route, Forward):
+            self.gate.completed(route)
 
     async def _close(self, message: Close) -> None:
         if message.kind == "S":

@@ -1146,8 +1146,60 @@ def json_text(value: object) -> bytes:
     return jsonish(value).encode()
 
 
+def _jsonb_key_order(key: str) -> tuple[int, bytes]:
+    raw = key.encode()
+    return len(raw), raw
+
+
+def _jsonb_string(text: str) -> str:
+    # escape_json: \" \\ \b \f \n \r \t, other control characters as \u00xx, the rest as is.
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _jsonb_out(value: object) -> str:
+    kind = type(value)
+    if kind is str:
+        return _jsonb_string(value)  # type: ignore[arg-type]
+    if kind is Decimal:
+        return numeric_str(value)
+    if kind is dict:
+        items = sorted(value.items(), key=lambda kv: _jsonb_key_order(kv[0]))  # type: ignore[attr-defined]
+        return "{" + ", ".join(f"{_jsonb_string(k)}: {_jsonb_out(v)}" for k, v in items) + "}"
+    if kind is list:
+        return "[" + ", ".join(map(_jsonb_out, value)) + "]"  # type: ignore[call-overload]
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    return numeric_str(value)  # int
+
+
+def _jsonb_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    return dict(pairs)  # a duplicate key keeps its last value, as jsonb does
+
+
+def jsonb_str(value: object) -> str:
+    """jsonb_out: what PostgreSQL prints for a jsonb value. Keys ordered by length, then
+    bytewise; duplicate keys keep the last value; numbers as numeric prints them; `", "`
+    between items and `": "` after keys."""
+    if type(value) is not str:
+        value = json_text(value).decode()
+    try:
+        parsed = json.loads(value, parse_float=Decimal, parse_int=Decimal,  # type: ignore[arg-type]
+                            object_pairs_hook=_jsonb_pairs)
+    except ValueError:
+        return value  # not JSON (cannot come from a JSON column): sent as it is
+    return _jsonb_out(parsed)
+
+
+def jsonb_text(value: object) -> bytes:
+    return jsonb_str(value).encode()
+
+
 def jsonb_binary(value: object) -> bytes:
-    return b"\x01" + json_text(value)
+    return b"\x01" + jsonb_text(value)
 
 
 def parse_json(text: str, typname: str = "json") -> str:

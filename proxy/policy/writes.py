@@ -1,0 +1,240 @@
+"""Writes: INSERT, UPDATE, DELETE and CREATE TABLE AS / SELECT INTO under a purpose.
+
+A write must be granted for its target (`writes:` in policies/purposes.yaml). The data it reads
+is judged like any query: the source query of INSERT ... SELECT and CREATE TABLE AS is rewritten
+(masks, row filters), while UPDATE and DELETE, which cannot be rewritten safely, may read only
+columns the purpose may read raw. Data never flows into a column labelled less strictly than
+its source; a table created in the sandbox records the labels of what flowed into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+
+from proxy.catalog.labels import label_and_ancestors
+from proxy.catalog.model import ColumnEntry, TableEntry
+from proxy.errors import SqlState
+from proxy.policy.decision import Allow, RecordTable, Refusal, Report
+from proxy.policy.model import Action, Deployment, WriteKind
+from proxy.policy.reads import analyze_query, rewrite_query
+from proxy.sql.lineage import ColumnFlow, Flow, OutputColumn
+from proxy.sql.resolve import catalog_schema
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    user: str
+    attributes: Mapping[str, str]
+    mask_key: str
+
+
+def _target(table: exp.Expression) -> tuple[str, str]:
+    if isinstance(table, exp.Schema):
+        table = table.this
+    if not isinstance(table, exp.Table) or not table.name:
+        raise Refusal("the target of the write could not be resolved")
+    if not table.db:
+        raise Refusal(
+            f'relation "{table.name}" does not exist or is not in the purpose-proxy catalog',
+            sqlstate=SqlState.UNDEFINED_TABLE,
+            hint="Name the target with its schema, e.g. sandbox.my_table.",
+        )
+    return table.db, table.name
+
+
+_WRITE_NAMES = {
+    WriteKind.INSERT: "INSERT into",
+    WriteKind.UPDATE: "UPDATE of",
+    WriteKind.DELETE: "DELETE from",
+    WriteKind.COPY_FROM: "COPY FROM into",
+    WriteKind.CREATE_TABLE: "CREATE TABLE",
+}
+
+
+def _require_grant(
+    deployment: Deployment, purpose: str, schema: str, table: str, kind: WriteKind
+) -> None:
+    if not deployment.policies.may_write(purpose, schema, table, kind):
+        raise Refusal(
+            f"{_WRITE_NAMES[kind]} {schema}.{table} is not allowed for purpose \"{purpose}\"",
+            hint="Writes are granted per purpose and target in policies/purposes.yaml "
+            "(writes:); ask the data owners, or use a purpose that may write there.",
+        )
+
+
+def covered(source: Iterable[str], target: Iterable[str]) -> list[str]:
+    """Source labels the target does not carry (itself or through a coarser label)."""
+    target_labels = set(target)
+    return sorted(label for label in source
+                  if not any(a in target_labels for a in label_and_ancestors(label)))
+
+
+def _labels_of(flows: Iterable[ColumnFlow], deployment: Deployment) -> set[str]:
+    labels: set[str] = set()
+    for flow in flows:
+        table = deployment.catalog.table(flow.source.schema, flow.source.table)
+        column = table.column(flow.source.column) if table else None
+        labels |= column.labels if column else set()
+    return labels
+
+
+def _check_flow_into(
+    target: TableEntry, columns: list[str], outputs: Iterable[OutputColumn],
+    deployment: Deployment,
+) -> None:
+    for name, output in zip(columns, outputs, strict=False):
+        column = target.column(name)
+        if column is None:
+            raise Refusal(
+                f'column "{name}" of relation {target.qualified_name} does not exist',
+                sqlstate=SqlState.UNDEFINED_COLUMN,
+            )
+        missing = covered(_labels_of(output.flows, deployment), column.labels)
+        if missing:
+            sources = ", ".join(sorted(str(f.source) for f in output.flows))
+            raise Refusal(
+                f'data labelled {", ".join(missing)} may not flow into column "{name}" of '
+                f"{target.qualified_name}, which is labelled less strictly "
+                f"({', '.join(sorted(column.labels)) or 'not sensitive'})",
+                detail=f'{target.qualified_name}.{name} <- {sources}',
+                hint="Write it into a column annotated with the same labels, or leave it out.",
+            )
+
+
+def _only_raw_reads(analysis_report: Report, what: str) -> None:
+    for column in analysis_report.columns:
+        if column.action != Action.ALLOW.value:
+            raise Refusal(
+                f"{what} may only read columns the purpose may read unmasked: "
+                f"{column.column} is {column.action} for purpose \"{analysis_report.purpose}\"",
+                hint="Select the rows to change by columns the purpose may read.",
+            )
+
+
+def decide_insert(
+    insert: exp.Insert, report: Report, context: WriteContext, deployment: Deployment
+) -> Allow:
+    purpose = report.purpose
+    assert purpose is not None
+    schema, name = _target(insert.this)
+    _require_grant(deployment, purpose, schema, name, WriteKind.INSERT)
+    target = deployment.catalog.table(schema, name)
+    if target is None:
+        raise Refusal(f'relation "{schema}.{name}" does not exist or is not in the catalog',
+                      sqlstate=SqlState.UNDEFINED_TABLE)
+    if insert.args.get("returning") or insert.args.get("conflict"):
+        _refuse_unless_all_raw(target, purpose, deployment, "INSERT ... RETURNING / ON CONFLICT")
+    listed = insert.this.expressions if isinstance(insert.this, exp.Schema) else []
+    columns = [column.name for column in listed] or list(target.column_names)
+    source = insert.expression
+    if not isinstance(source, exp.Query):
+        return Allow(insert.sql(dialect="postgres"), True, report)
+    analysis = analyze_query(source.copy(), report, context.user, deployment)
+    _check_flow_into(target, columns, analysis.lineage.outputs, deployment)
+    rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
+    statement = insert.copy()
+    if rewritten is not None:
+        statement.set("expression", rewritten)
+    return Allow(statement.sql(dialect="postgres"), rewritten is not None, report)
+
+
+def _refuse_unless_all_raw(
+    target: TableEntry, purpose: str, deployment: Deployment, what: str
+) -> None:
+    for column in target.columns:
+        action = deployment.policies.column_action(purpose, column.labels).enforced.action
+        if action is not Action.ALLOW:
+            raise Refusal(f"{what} is not allowed: {target.qualified_name}.{column.name} is "
+                          f'{action.value} for purpose "{purpose}"')
+
+
+def decide_update_or_delete(
+    statement: exp.Update | exp.Delete, report: Report, context: WriteContext,
+    deployment: Deployment,
+) -> Allow:
+    purpose = report.purpose
+    assert purpose is not None
+    kind = WriteKind.UPDATE if isinstance(statement, exp.Update) else WriteKind.DELETE
+    schema, name = _target(statement.this)
+    _require_grant(deployment, purpose, schema, name, kind)
+    target = deployment.catalog.table(schema, name)
+    if target is None:
+        raise Refusal(f'relation "{schema}.{name}" does not exist or is not in the catalog',
+                      sqlstate=SqlState.UNDEFINED_TABLE)
+    if statement.args.get("returning"):
+        _refuse_unless_all_raw(target, purpose, deployment, f"{kind.value.upper()} ... RETURNING")
+    # Judge what the statement reads as the query it amounts to.
+    probe = exp.select(*(
+        [exp.alias_(assignment.expression.copy(), assignment.this.name)
+         for assignment in statement.expressions]
+        if isinstance(statement, exp.Update) else [exp.Literal.number(1)]
+    )).from_(statement.this.copy())
+    from_ = statement.args.get("from_")
+    extra_tables = [from_.this] if isinstance(from_, exp.From) else []
+    extra_tables += list(statement.args.get("using") or [])
+    for table in extra_tables:
+        probe = probe.join(table.copy())
+    if statement.args.get("where") is not None:
+        probe = probe.where(statement.args["where"].this.copy())
+    analysis = analyze_query(probe, report, context.user, deployment)
+    _only_raw_reads(analysis.report, kind.value.upper())
+    if isinstance(statement, exp.Update):
+        set_columns = [assignment.this.name for assignment in statement.expressions]
+        _check_flow_into(target, set_columns, analysis.lineage.outputs, deployment)
+    return Allow(statement.sql(dialect="postgres"), False, analysis.report)
+
+
+def decide_create_table_as(
+    target_table: exp.Expression, query: exp.Expression, report: Report, context: WriteContext,
+    deployment: Deployment,
+) -> Allow:
+    purpose = report.purpose
+    assert purpose is not None
+    schema, name = _target(target_table)
+    _require_grant(deployment, purpose, schema, name, WriteKind.CREATE_TABLE)
+    if deployment.catalog.table(schema, name) is not None:
+        raise Refusal(f'relation "{schema}.{name}" already exists',
+                      sqlstate=SqlState.DUPLICATE_TABLE)
+    analysis = analyze_query(query.copy(), report, context.user, deployment)
+    rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
+    types = _output_types(analysis.qualified, deployment)
+    entry = TableEntry(schema, name, tuple(
+        ColumnEntry(
+            name=output.name,
+            type=_single_source_type(output, deployment) or types.get(output.name, "text"),
+            labels=frozenset(_labels_of(output.flows, deployment)),
+            description="created by CREATE TABLE AS through purpose-proxy",
+        )
+        for output in analysis.lineage.outputs
+    ))
+    create = exp.Create(
+        kind="TABLE",
+        this=exp.table_(name, db=schema),
+        expression=rewritten if rewritten is not None else query,
+    )
+    return Allow(create.sql(dialect="postgres"), True, report, RecordTable(entry))
+
+
+def _output_types(qualified: exp.Expression, deployment: Deployment) -> dict[str, str]:
+    """PostgreSQL types of the query's output columns, as far as sqlglot can infer them."""
+    annotated = annotate_types(qualified.copy(), schema=catalog_schema(deployment.catalog))
+    types = {}
+    for projection in getattr(annotated, "selects", []):
+        data_type = projection.type
+        if data_type is not None and not data_type.is_type(exp.DataType.Type.UNKNOWN):
+            types[projection.alias_or_name] = data_type.sql(dialect="postgres").lower()
+    return types
+
+
+def _single_source_type(output: OutputColumn, deployment: Deployment) -> str | None:
+    flows = list(output.flows)
+    if len(flows) == 1 and flows[0].kind is Flow.DIRECT:
+        source = flows[0].source
+        table = deployment.catalog.table(source.schema, source.table)
+        column = table.column(source.column) if table else None
+        return column.type if column else None
+    return None
