@@ -99,11 +99,13 @@ def check_against_postgres(statement: Statement, parsed: exp.Expression) -> PgFa
             hint=_DISAGREE_HINT,
         )
     columns = _sqlglot_columns(parsed)
-    if columns != set(facts.column_names):
+    # UPDATE's SET targets are column references to sqlglot, ResTarget names to PostgreSQL.
+    postgres_columns = set(facts.column_names) | set(facts.statement_details.get("set_columns", ()))
+    if columns != postgres_columns:
         raise Refusal(
             "the statement is read differently by purpose-proxy's analyzer and by PostgreSQL "
             "(columns differ)",
-            detail=f"analyzer: {sorted(columns)}; PostgreSQL: {sorted(facts.column_names)}",
+            detail=f"analyzer: {sorted(columns)}; PostgreSQL: {sorted(postgres_columns)}",
             hint=_DISAGREE_HINT,
         )
     refused = [name for name in check_functions(facts.functions)

@@ -39,9 +39,11 @@ async def copy_out(
 ) -> int:
     columns = cursor.columns or ()
     stream.write(msg.copy_response(Backend.COPY_OUT_RESPONSE, options.binary, len(columns)))
+    # PostgreSQL sends the binary header in the same CopyData as the first row; clients
+    # (psycopg) parse each CopyData as whole rows, so a lone header would confuse them.
+    pending_header = binary_header() if options.binary else b""
     if options.binary:
         encoders = [binary_encoder(column.type_oid) for column in columns]
-        stream.write(msg.copy_data(binary_header()))
     else:
         encoders = [text_encoder(column.type_oid, timezone=timezone) for column in columns]
         if options.header:
@@ -53,7 +55,8 @@ async def copy_out(
             fields = [None if value is None else encode(value)
                       for encode, value in zip(encoders, row, strict=True)]
             if options.binary:
-                stream.write(msg.copy_data(binary_row(fields)))
+                stream.write(msg.copy_data(pending_header + binary_row(fields)))
+                pending_header = b""
             else:
                 text = [None if f is None else f.decode("utf-8") for f in fields]
                 stream.write(msg.copy_data(text_line(text, options)))
@@ -62,7 +65,7 @@ async def copy_out(
         if len(rows) < batch_rows:
             break
     if options.binary:
-        stream.write(msg.copy_data(BINARY_TRAILER))
+        stream.write(msg.copy_data(pending_header + BINARY_TRAILER))
     stream.write(msg.COPY_DONE)
     return sent
 
