@@ -149,10 +149,17 @@ _STAND_IN = {
 
 def _with_output_types(columns: tuple[Column, ...], statement: Transpiled) -> tuple[Column, ...]:
     """PostgreSQL's type for output columns DuckDB types otherwise ('x'::varchar is VARCHAR,
-    which reads as text; jsonb is JSON; '12.50'::numeric is DECIMAL(4,2) but numeric without typmod)."""
-    if not statement.output_types:
+    which reads as text; jsonb is JSON; '12.50'::numeric is DECIMAL(4,2) but numeric without
+    typmod; pg_type.typname is name, typtype "char")."""
+    if not statement.output_types and not statement.catalog_text_types:
         return columns
     out = list(columns)
+    if statement.catalog_text_types:
+        by_name = dict(statement.catalog_text_types)
+        for i, column in enumerate(out):
+            oid = by_name.get(column.name.lower())
+            if oid is not None and column.type_oid == int(Oid.TEXT):
+                out[i] = Column(column.name, oid, column.type_size, -1, column.table_oid, column.column_number)
     for position, oid, typmod in statement.output_types:
         if position < len(out) and out[position].type_oid == _STAND_IN.get(oid):
             column = out[position]

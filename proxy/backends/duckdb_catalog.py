@@ -106,6 +106,21 @@ _BASE_TYPES: list[tuple[int, str, str, int, bool, str, int, bool]] = [
 
 _TEXT_LIKE = {18, 19, 25, 1042, 1043}
 
+#: Catalog columns PostgreSQL types as name (19) and "char" (18), which DuckDB holds as VARCHAR.
+NAME_COLUMNS = frozenset({
+    "nspname", "typname", "relname", "attname", "conname", "rolname", "usename", "datname", "collname",
+    "amname", "spcname", "extname", "polname", "tgname", "rulename", "evtname", "srvname", "fdwname",
+    "opcname", "cfgname", "lanname", "stxname", "pubname", "proname", "oprname", "schemaname",
+    "tablename", "indexname", "viewname", "tableowner", "viewowner", "matviewname", "matviewowner",
+})
+CHAR_COLUMNS = frozenset({
+    "typtype", "typcategory", "typdelim", "typalign", "typstorage", "relkind", "relpersistence",
+    "relreplident", "contype", "confupdtype", "confdeltype", "confmatchtype", "attalign", "attstorage",
+    "attidentity", "attgenerated", "attcompression", "prokind", "polcmd", "amtype", "collprovider",
+    "datlocprovider", "deptype", "tgenabled", "ev_type", "ev_enabled", "evtenabled", "castcontext",
+    "partstrat", "oprkind",
+})
+
 # PostgreSQL's own OIDs for the catalogs the compat layer provides (so `'pg_catalog.pg_class'::regclass`
 # answers 1259 as on PostgreSQL). Everything else in pg_compat gets its DuckDB OID.
 CATALOG_RELATION_OIDS: dict[str, int] = {
@@ -139,6 +154,12 @@ CATALOG_RELATION_OIDS: dict[str, int] = {
     "pg_partitioned_table": 3350,
     "pg_depend": 2608,
 }
+
+
+def _pg_schema_sql(schema: str, temporary: str = "false") -> str:
+    """PostgreSQL's name of a DuckDB schema: DuckDB's default `main` is PostgreSQL's `public`,
+    and temporary objects live in pg_temp."""
+    return f"(CASE WHEN {temporary} THEN 'pg_temp' WHEN {schema} = 'main' THEN 'public' ELSE {schema} END)"
 
 
 def _sql_str(value: str | None) -> str:
@@ -235,14 +256,14 @@ def _catalog_views(main_db: str) -> dict[str, str]:
     # Relations of the warehouse plus the compat catalog itself (listed under pg_catalog).
     views["pp_relations"] = f"""
         SELECT CAST(t.table_oid AS BIGINT) AS oid, t.table_name AS relname,
-               CAST(t.schema_oid AS BIGINT) AS relnamespace, t.schema_name AS nspname,
+               CAST(t.schema_oid AS BIGINT) AS relnamespace, {_pg_schema_sql("t.schema_name", "t.temporary")} AS nspname,
                'r' AS relkind, CAST(t.column_count AS SMALLINT) AS relnatts,
                t.has_primary_key AS relhasindex, t.temporary, CAST(t.estimated_size AS REAL) AS reltuples,
                CAST(t.check_constraint_count AS SMALLINT) AS relchecks, t.comment, t.sql
         FROM duckdb_tables() t WHERE t.database_name = {db} OR t.temporary
         UNION ALL
-        SELECT CAST(v.view_oid AS BIGINT), v.view_name, CAST(v.schema_oid AS BIGINT), v.schema_name,
-               'v', CAST(v.column_count AS SMALLINT), false, v.temporary, CAST(0 AS REAL),
+        SELECT CAST(v.view_oid AS BIGINT), v.view_name, CAST(v.schema_oid AS BIGINT),
+               {_pg_schema_sql("v.schema_name", "v.temporary")}, 'v', CAST(v.column_count AS SMALLINT), false, v.temporary, CAST(0 AS REAL),
                CAST(0 AS SMALLINT), v.comment, v.sql
         FROM duckdb_views() v WHERE (v.database_name = {db} OR v.temporary) AND NOT v.internal
         UNION ALL
@@ -252,7 +273,8 @@ def _catalog_views(main_db: str) -> dict[str, str]:
         FROM duckdb_views() v LEFT JOIN {c}.pp_catalog_oids k ON k.relname = v.view_name
         WHERE v.database_name = {compat} AND v.view_name NOT LIKE 'pp\\_%' ESCAPE '\\'
         UNION ALL
-        SELECT CAST(s.sequence_oid AS BIGINT), s.sequence_name, CAST(s.schema_oid AS BIGINT), s.schema_name,
+        SELECT CAST(s.sequence_oid AS BIGINT), s.sequence_name, CAST(s.schema_oid AS BIGINT),
+               {_pg_schema_sql("s.schema_name", "s.temporary")},
                'S', CAST(3 AS SMALLINT), false, s.temporary, CAST(1 AS REAL), CAST(0 AS SMALLINT),
                s.comment, s.sql
         FROM duckdb_sequences() s WHERE s.database_name = {db} OR s.temporary
@@ -294,7 +316,8 @@ def _catalog_views(main_db: str) -> dict[str, str]:
     """
 
     views["pg_namespace"] = f"""
-        SELECT CAST(s.oid AS BIGINT) AS oid, s.schema_name AS nspname, CAST({OWNER_OID} AS BIGINT) AS nspowner,
+        SELECT CAST(s.oid AS BIGINT) AS oid, {_pg_schema_sql("s.schema_name")} AS nspname,
+               CAST({OWNER_OID} AS BIGINT) AS nspowner,
                CAST(NULL AS VARCHAR[]) AS nspacl
         FROM duckdb_schemas() s WHERE s.database_name = {db} AND s.schema_name NOT IN ('pg_catalog', 'information_schema')
         UNION ALL SELECT {PG_CATALOG_OID}, 'pg_catalog', {OWNER_OID}, NULL
@@ -376,7 +399,7 @@ def _catalog_views(main_db: str) -> dict[str, str]:
                true AS convalidated, k.conrelid, CAST(0 AS BIGINT) AS contypid, k.conindid,
                CAST(0 AS BIGINT) AS conparentid,
                CAST(COALESCE((SELECT r.oid FROM {c}.pp_relations r WHERE r.relname = k.referenced_table
-                              AND r.nspname = k.schema_name LIMIT 1), 0) AS BIGINT) AS confrelid,
+                              AND r.nspname = {_pg_schema_sql("k.schema_name")} LIMIT 1), 0) AS BIGINT) AS confrelid,
                'a' AS confupdtype, 'a' AS confdeltype, 's' AS confmatchtype, true AS conislocal,
                0 AS coninhcount, false AS connoinherit, k.conkey,
                CAST(NULL AS SMALLINT[]) AS confkey, CAST(NULL AS BIGINT[]) AS conpfeqop,
@@ -576,7 +599,7 @@ def _macros(oid_for_duckdb_type: Callable[[str], int], duckdb_version: str) -> l
             END)""",
         f"""CREATE MACRO {c}.pg_table_is_visible(rel_oid) AS (
             COALESCE((SELECT n.nspname = 'pg_catalog' OR n.nspname = 'pg_temp'
-                             OR list_contains(current_schemas(true), n.nspname)
+                             OR list_contains({c}.pp_search_schemas(), n.nspname)
                       FROM {c}.pg_class r JOIN {c}.pg_namespace n ON n.oid = r.relnamespace
                       WHERE r.oid = rel_oid LIMIT 1), false))""",
         f"CREATE MACRO {c}.pg_type_is_visible(type_oid) AS true",
@@ -609,6 +632,12 @@ def _macros(oid_for_duckdb_type: Callable[[str], int], duckdb_version: str) -> l
         f"CREATE MACRO {c}.pg_relation_is_publishable(rel) AS false",
         f"CREATE MACRO {c}.pg_get_serial_sequence(tbl, col) AS CAST(NULL AS VARCHAR)",
         f"CREATE MACRO {c}.pg_is_in_recovery() AS false",
+        # DuckDB's schema names as PostgreSQL shows them (main is public), for current_schema(s).
+        f"CREATE MACRO {c}.pp_pg_schema(name) AS {_pg_schema_sql('name')}",
+        f"CREATE MACRO {c}.pp_current_schema() AS {c}.pp_pg_schema(current_schema())",
+        f"CREATE MACRO {c}.pp_current_schemas(implicit) AS "
+        f"list_distinct(list_transform(current_schemas(implicit), s -> {c}.pp_pg_schema(s)))",
+        f"CREATE MACRO {c}.pp_search_schemas() AS {c}.pp_current_schemas(true)",
         # set_config() from a SELECT cannot reach the session's settings: it answers the value it
         # was given (asyncpg calls it for jit, which is already off here).
         f"CREATE MACRO {c}.set_config(name, value, is_local) AS CAST(value AS VARCHAR)",
@@ -639,7 +668,7 @@ def _macros(oid_for_duckdb_type: Callable[[str], int], duckdb_version: str) -> l
                        WHERE r.relname = {c}.pp_ident_part(CAST(name AS VARCHAR), -1)
                          AND (CASE WHEN {c}.pp_ident_part(CAST(name AS VARCHAR), -2) IS NULL
                                    THEN n.nspname = 'pg_catalog' OR n.nspname = 'pg_temp'
-                                        OR list_contains(current_schemas(true), n.nspname)
+                                        OR list_contains({c}.pp_search_schemas(), n.nspname)
                                    ELSE n.nspname = {c}.pp_ident_part(CAST(name AS VARCHAR), -2) END)
                        ORDER BY n.nspname <> 'pg_catalog' LIMIT 1)
             END)""",
@@ -976,6 +1005,8 @@ def _rewrite_node(node: exp.Expression, ctes: set[str]) -> exp.Expression:
         return exp.Anonymous(this="getvariable", expressions=[exp.Literal.string("pp_database")])
     if isinstance(node, exp.CurrentVersion):
         return _compat_call("version", [])
+    if isinstance(node, exp.CurrentSchema):
+        return _compat_call("pp_current_schema", [])
 
     if isinstance(node, exp.Collate):
         return node.this
@@ -1015,8 +1046,8 @@ def _rewrite_node(node: exp.Expression, ctes: set[str]) -> exp.Expression:
         if name in ("to_regclass", "to_regtype", "to_regnamespace", "to_regrole"):
             kind = name[3:]
             return _compat_call(f"pp_{kind}_oid", [exp.cast(args[0], "VARCHAR")] if args else [])
-        if name in ("current_schemas",):
-            return node
+        if name == "current_schemas":
+            return _compat_call("pp_current_schemas", args[:1] or [exp.true()])
         if name in _COMPAT_FUNCTIONS:
             return _compat_call(name, args)
         if name in ("json_build_object", "jsonb_build_object"):

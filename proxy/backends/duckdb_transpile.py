@@ -17,7 +17,13 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from proxy.backends.duckdb_functions import to_duckdb_functions
-from proxy.backends.duckdb_catalog import OID_MARKER, patch_unparseable_types, rewrite_catalog_references
+from proxy.backends.duckdb_catalog import (
+    CHAR_COLUMNS,
+    NAME_COLUMNS,
+    OID_MARKER,
+    patch_unparseable_types,
+    rewrite_catalog_references,
+)
 from proxy.errors import PgError, SqlState
 
 # sqlglot logs a warning whenever it falls back to an opaque Command; the backend refuses those
@@ -370,6 +376,32 @@ def pg_output_types(tree: exp.Expression) -> tuple[tuple[int, int, int], ...]:
     return tuple((pos, t[0], t[1]) for pos, t in sorted(found.items()) if t is not None)
 
 
+def catalog_text_types(tree: exp.Expression) -> tuple[tuple[str, int], ...]:
+    """Output names that carry a name or "char" catalog column (`t.typtype AS kind`) in every
+    SELECT list of the statement that names them; a name also given to another kind of value
+    (`'x' AS kind`, `t.typinput AS kind`) is left as text. Columns passed through under their
+    own name (`ti.kind` from a CTE) neither add nor veto."""
+    found: dict[str, int] = {}
+    vetoed: set[str] = set()
+    for select in tree.find_all(exp.Select):
+        for item in select.expressions:
+            node = item.this if isinstance(item, exp.Alias) else item
+            name = item.alias_or_name.lower() if isinstance(item, (exp.Alias, exp.Column)) else ""
+            if not name or isinstance(node, exp.Star):
+                continue
+            if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
+                column = node.name.lower()
+                oid = 19 if column in NAME_COLUMNS else 18 if column in CHAR_COLUMNS else 0
+                if oid:
+                    if found.setdefault(name, oid) != oid:
+                        vetoed.add(name)
+                    continue
+                if column == name:
+                    continue  # passed through under its own name
+            vetoed.add(name)
+    return tuple(sorted((n, oid) for n, oid in found.items() if n not in vetoed))
+
+
 def decimal_type_for(value: object) -> str | None:
     """DECIMAL(p,s) holding `value` exactly, with its own scale (PostgreSQL's numeric keeps
     the scale a value was written with); None when DuckDB's DECIMAL cannot."""
@@ -503,6 +535,9 @@ class Transpiled:
     #: DuckDB cannot carry (varchar and jsonb are VARCHAR and JSON there, unconstrained numeric
     #: has a fixed scale): RowDescription and the encoders use these instead.
     output_types: tuple[tuple[int, int, int], ...] = ()
+    #: Output column name -> name (19) or "char" (18), for catalog columns PostgreSQL types so
+    #: (DuckDB holds them as VARCHAR); applied by name, as `*` over a CTE keeps the names.
+    catalog_text_types: tuple[tuple[str, int], ...] = ()
     #: $n cast to unconstrained numeric: bound as DECIMAL with the value's own precision and
     #: scale at execution (DuckDB's DECIMAL has a fixed scale, PostgreSQL's numeric keeps the value's).
     numeric_parameters: frozenset[int] = frozenset()
@@ -581,6 +616,7 @@ def transpile(sql: str) -> Transpiled:
     declared = _oid_parameters(tree)
     try:
         output_types = pg_output_types(tree)
+        catalog_types = catalog_text_types(tree)
         apply_pg_column_names(tree)
         tree = rewrite_catalog_references(tree)
         numeric_parameters = rewrite_pg_literal_types(tree)
@@ -619,7 +655,9 @@ def transpile(sql: str) -> Transpiled:
     numbers = _parameter_numbers(tree)
     reads_catalog = any(t.catalog.lower() == "pg_compat" for t in referenced_tables(tree))
     return Transpiled(kind, tag, duckdb_sql, tree, returns_rows, max(numbers, default=0), declared, reads_catalog,
-                      output_types if returns_rows else (), numeric_parameters)
+                      output_types=output_types if returns_rows else (),
+                      catalog_text_types=catalog_types if reads_catalog and returns_rows else (),
+                      numeric_parameters=numeric_parameters)
 
 
 def _oid_parameters(tree: exp.Expression) -> tuple[tuple[int, int], ...]:

@@ -94,7 +94,11 @@ def rewrite_query(
     policies = deployment.policies
     rewrites: list[str] = []
     table_policies = []
-    whole_rows = any(True for _ in analysis.qualified.find_all(exp.TableColumn))
+    # `*` and whole-row references are expanded by the warehouse, which may hold columns the
+    # catalog does not (unannotated): wrapping every table limits them to annotated columns.
+    whole_rows = any(True for _ in analysis.qualified.find_all(exp.TableColumn)) or any(
+        True for _ in analysis.query.find_all(exp.Star)
+    )
     for schema, name in sorted(lineage.tables):
         table = deployment.catalog.table(schema, name)
         assert table is not None

@@ -8,6 +8,7 @@ name that is not a CTE names nothing in the catalog.
 
 from __future__ import annotations
 
+import re
 import weakref
 
 from sqlglot import exp
@@ -153,10 +154,13 @@ def qualify_statement(expression: exp.Expression, catalog: Catalog) -> exp.Expre
             identify=False,
         )
     except OptimizeError as exc:
-        message = str(exc).split(". Line:")[0]
+        text = str(exc).split(". Line:")[0]
+        match = re.match(r"Column '(.+)' could not be resolved", text)
+        message = (f'column "{match.group(1)}" does not exist or is not annotated in the '
+                   "purpose-proxy catalog") if match else f"{text} (purpose-proxy catalog)"
         raise PgError(
             SqlState.UNDEFINED_COLUMN,
-            f"{message} (unknown, or not annotated in the purpose-proxy catalog)",
+            message,
             hint="Only columns listed in the catalog can be read; check the spelling or ask "
             "the data owners to annotate the column.",
         ) from None
