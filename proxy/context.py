@@ -18,9 +18,14 @@ class SessionContext:
     attributes: Mapping[str, str] = field(default_factory=dict)
     protocol_minor: int = 0
     connection_purpose: str | None = None  # from the startup `options=-c purpose=...`
+    # A SET purpose earlier in the same query string, not yet run when later statements are
+    # decided ('' = RESET). See Session._simple_query.
+    purpose_override: str | None = None
 
     @property
     def session_purpose(self) -> str | None:
+        if self.purpose_override is not None:
+            return self.purpose_override or None
         return self.settings.get("purpose") or None
 
     @property

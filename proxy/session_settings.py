@@ -159,6 +159,7 @@ def _parameters(server_version: str) -> dict[str, Parameter]:
             "client_min_messages", "debug5", "debug4", "debug3", "debug2", "debug1", "log",
             "notice", "warning", "error")),
         Parameter("search_path", '"$user", public', None),
+        Parameter("role", "none", None),
         Parameter("transaction_isolation", "read committed", None),
         Parameter("default_transaction_isolation", "read committed", None),
         Parameter("transaction_read_only", "off", None),
@@ -302,6 +303,18 @@ def variable_set_target(node: ast.VariableSetStmt) -> tuple[str | None, str | No
     if kind != VariableSetKind.VAR_SET_VALUE or not node.args:
         raise PgError(SqlState.FEATURE_NOT_SUPPORTED, f"SET {name} form is not supported")
     return name, ", ".join(_constant_text(arg) for arg in node.args)
+
+
+def purpose_set_by(node: ast.Node) -> str | None:
+    """What a statement sets `purpose` to: None if it does not touch it, '' for RESET."""
+    if not isinstance(node, ast.VariableSetStmt):
+        return None
+    name, value = variable_set_target(node)
+    if name is None:
+        return ""  # RESET ALL
+    if name.lower() != "purpose":
+        return None
+    return value or ""
 
 
 def apply_variable_set(settings: SessionSettings, node: ast.VariableSetStmt) -> str:

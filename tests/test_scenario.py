@@ -368,3 +368,76 @@ def test_one_rejected_statement_stops_the_whole_query_string(proxy):
 def test_rejection_detail_gives_the_lineage_path(proxy):
     diag = refused(proxy, "ana", "SELECT lower(phone) AS p FROM shop.customers")
     assert diag.message_detail == 'output column "p" <- shop.customers.phone (transformed)'
+
+
+def test_set_purpose_governs_the_rest_of_the_same_query_string(proxy):
+    with connect(proxy, "fran") as conn:
+        cursor = conn.execute("SET purpose = 'fraud'; SELECT count(*) FROM shop.payments")
+        assert cursor.nextset() and cursor.fetchone() == (len(table("payments")),)
+
+
+def test_extended_protocol_rejects_at_parse(proxy):
+    """The rejection comes at Parse: nothing is bound or executed."""
+    from tests.support.raw_client import RawConnection, message
+
+    raw = RawConnection(proxy.host, proxy.port)
+    raw.login("ana")
+    sql = b"SELECT phone FROM shop.customers"
+    raw.send(message(b"P", b"\0" + sql + b"\0\0\0") + message(b"B", b"\0\0\0\0\0\0\0\0")
+             + message(b"E", b"\0\0\0\0\0") + message(b"S"))
+    replies = raw.read_until(b"Z")
+    assert [r.type for r in replies] == [b"E", b"Z"]
+    assert replies[0].fields()["C"] == "42501"
+    raw.close()
+
+
+def test_every_decision_is_an_audit_event(proxy):
+    marker = "/* audit-check */"
+    rows(proxy, "ana", f"SELECT email, count(*) FROM shop.customers GROUP BY email {marker}")
+    refused(proxy, "ana", f"SELECT phone FROM shop.customers {marker}")
+    events = [e for e in proxy.audit_events()
+              if e.get("event") == "decision" and marker in str(e.get("statement"))]
+    allowed, rejected = events[-2], events[-1]
+    assert allowed["decision"] == "allow" and rejected["decision"] == "reject"
+    for event in (allowed, rejected):
+        assert event["user"] == "ana" and event["purpose"] == "analytics"
+        assert len(event["statement_fingerprint"]) == 16
+        assert event["tables"] == ["shop.customers"]
+    email = next(c for c in allowed["columns"] if c["column"] == "shop.customers.email")
+    assert email["labels"] == ["pii.contact.email"] and email["action"] == "mask:hash"
+    assert "pii.contact.email" in allowed["labels"]
+    assert "_pp_shop_customers" in allowed["rewritten"] and "<mask key>" in allowed["rewritten"]
+    assert "pii.contact.phone" in rejected["reason"]
+    executed = [e for e in proxy.audit_events()
+                if e.get("event") == "statement" and marker in str(e.get("statement"))]
+    assert executed and executed[-1]["outcome"] in ("ok", "rejected")
+
+
+@pytest.mark.parametrize(("sql", "sqlstate"), [
+    ("SET search_path = shop", "0A000"),
+    ("SET role = postgres", "0A000"),
+    ("SET standard_conforming_strings = off", "0A000"),
+    ("SET client_encoding = 'LATIN1'", "0A000"),
+    ("SET session_authorization = 'etl'", "0A000"),
+    ("SET no_such_setting = 1", "42704"),
+    ("PREPARE p AS SELECT phone FROM shop.customers", "42501"),
+    ("EXPLAIN SELECT phone FROM shop.customers", "42501"),
+    ("DO $$ BEGIN PERFORM 1; END $$", "42501"),
+    ("CREATE FUNCTION f() RETURNS int AS 'select 1' LANGUAGE sql", "42501"),
+    ("LISTEN x", "42501"),
+])
+def test_settings_and_statements_outside_the_allow_list_are_refused(proxy, sql, sqlstate):
+    with connect(proxy, "ana") as conn:
+        with pytest.raises(psycopg.Error) as failure:
+            conn.execute(sql)
+        assert failure.value.sqlstate == sqlstate
+        assert conn.execute("SHOW search_path").fetchone() == ('"$user", public',)
+
+
+@pytest.mark.parametrize("sql", [
+    "SET application_name = 'bi-tool'", "SET TimeZone = 'Europe/Berlin'",
+    "SET DateStyle = 'ISO, DMY'", "SET statement_timeout = '30s'", "RESET ALL",
+])
+def test_safe_settings_are_accepted(proxy, sql):
+    with connect(proxy, "ana") as conn:
+        conn.execute(sql)

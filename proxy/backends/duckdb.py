@@ -144,6 +144,7 @@ _STAND_IN = {
     int(Oid.VARCHAR): int(Oid.TEXT), int(Oid.VARCHAR_ARRAY): int(Oid.TEXT_ARRAY),
     int(Oid.JSONB): int(Oid.JSON), int(Oid.JSONB_ARRAY): int(Oid.JSON_ARRAY),
     int(Oid.NUMERIC): int(Oid.NUMERIC), int(Oid.NUMERIC_ARRAY): int(Oid.NUMERIC_ARRAY),
+    int(Oid.NAME): int(Oid.TEXT),
 }
 
 

@@ -635,8 +635,10 @@ def _macros(oid_for_duckdb_type: Callable[[str], int], duckdb_version: str) -> l
         # DuckDB's schema names as PostgreSQL shows them (main is public), for current_schema(s).
         f"CREATE MACRO {c}.pp_pg_schema(name) AS {_pg_schema_sql('name')}",
         f"CREATE MACRO {c}.pp_current_schema() AS {c}.pp_pg_schema(current_schema())",
-        f"CREATE MACRO {c}.pp_current_schemas(implicit) AS "
-        f"list_distinct(list_transform(current_schemas(implicit), s -> {c}.pp_pg_schema(s)))",
+        f"CREATE MACRO {c}.pp_first_occurrences(l) AS list_filter(l, lambda x, i: list_position(l, x) = i)",
+        f"CREATE MACRO {c}.pp_current_schemas(implicit) AS CASE WHEN implicit "
+        f"THEN {c}.pp_first_occurrences(list_transform(current_schemas(true), lambda s: {c}.pp_pg_schema(s))) "
+        f"ELSE {c}.pp_first_occurrences(list_transform(current_schemas(false), lambda s: {c}.pp_pg_schema(s))) END",
         f"CREATE MACRO {c}.pp_search_schemas() AS {c}.pp_current_schemas(true)",
         # set_config() from a SELECT cannot reach the session's settings: it answers the value it
         # was given (asyncpg calls it for jit, which is already off here).
@@ -1007,6 +1009,8 @@ def _rewrite_node(node: exp.Expression, ctes: set[str]) -> exp.Expression:
         return _compat_call("version", [])
     if isinstance(node, exp.CurrentSchema):
         return _compat_call("pp_current_schema", [])
+    if type(node).__name__ == "CurrentSchemas":
+        return _compat_call("pp_current_schemas", [node.this.copy() if node.this is not None else exp.true()])
 
     if isinstance(node, exp.Collate):
         return node.this

@@ -331,8 +331,14 @@ def _pg_output_type(node: exp.Expression) -> tuple[int, int] | None:
         node = node.this
     if isinstance(node, exp.Cast):
         return _pg_type_of_datatype(node.to)
-    if isinstance(node, exp.Anonymous) and str(node.this).lower() in _JSONB_FUNCTIONS:
-        return 3802, -1
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+        node = node.expression  # pg_catalog.fn(...)
+    if isinstance(node, exp.Anonymous):
+        name = str(node.this).lower()
+        if name in _JSONB_FUNCTIONS:
+            return 3802, -1
+        if name == "pg_get_userbyid":
+            return 19, -1
     return None
 
 

@@ -19,15 +19,8 @@ from proxy.policy.decision import Allow, Decision, RecordTable, Refusal, Report
 from proxy.policy.model import Deployment
 from proxy.policy.purpose import DeclaredPurpose, require_granted
 from proxy.routing import PROXY_COMMANDS, Forward, ProxyCommand, Route
-from proxy.session_settings import variable_set_target
+from proxy.session_settings import purpose_set_by
 from proxy.sql.statements import Statement
-
-
-def _declared_purpose(statement: Statement) -> str | None:
-    """The purpose a `SET purpose = ...` declares; None for any other statement or a RESET."""
-    if statement.kind != "VariableSetStmt" or (statement.node.name or "").lower() != "purpose":
-        return None
-    return variable_set_target(statement.node)[1]
 
 
 class PolicyGate:
@@ -62,7 +55,7 @@ class PolicyGate:
                               severity="FATAL") from None
 
     def __call__(self, statement: Statement, context: SessionContext) -> Route:
-        purpose = _declared_purpose(statement)
+        purpose = purpose_set_by(statement.node)
         if purpose:
             try:
                 require_granted(self._deployment(), context.user, purpose)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum, auto
 
 import structlog
@@ -21,7 +21,8 @@ from proxy.context import SessionContext
 from proxy.errors import PgError, SqlState, protocol_violation
 from proxy.policy.decision import CopyIn, CopyOut
 from proxy.routing import Forward, Gate, ProxyCommand, Route
-from proxy.sql.statements import split_statements
+from proxy.session_settings import purpose_set_by
+from proxy.sql.statements import Statement, split_statements
 from proxy.wire import backend as msg
 from proxy.wire.commands import ProxyCommands
 from proxy.wire.copy import copy_in, copy_out
@@ -197,8 +198,7 @@ class Session:
     async def _simple_query(self, sql: str) -> None:
         try:
             statements = split_statements(sql)
-            # Every statement is routed (and so checked) before any of them runs.
-            routes = [self.gate(statement, self.context) for statement in statements]
+            routes = self._route_all(statements)
         except PgError as error:
             self._audit_rejection(sql, error)
             await self._fail(error)
@@ -225,6 +225,21 @@ class Session:
                 await self._run_hidden("ROLLBACK")
             await self._fail(error)
         await self._ready()
+
+    def _route_all(self, statements: Sequence[Statement]) -> list[Route]:
+        """Every statement is routed (and so checked) before any of them runs.
+
+        A `SET purpose` early in the string governs the statements after it, as it would
+        once run, so they are decided under the purpose they will run under.
+        """
+        context = self.context
+        routes = []
+        for statement in statements:
+            routes.append(self.gate(statement, context))
+            purpose = purpose_set_by(statement.node)
+            if purpose is not None:
+                context = replace(context, purpose_override=purpose)
+        return routes
 
     async def _run_hidden(self, sql: str) -> None:
         cursor = await self.warehouse.execute(sql, ())
