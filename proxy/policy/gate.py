@@ -6,6 +6,7 @@ statements (SET purpose, SHOW), and writes one audit event per decision.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 from pglast.stream import RawStream
@@ -23,6 +24,9 @@ from proxy.session_settings import purpose_set_by
 from proxy.sql.statements import Statement
 
 
+DECISION_CACHE_SIZE = 2048
+
+
 class PolicyGate:
     """A Gate (see proxy.routing) that enforces the deployment's policies."""
 
@@ -37,6 +41,8 @@ class PolicyGate:
         self._mask_key = mask_key
         self._audit = audit
         self._record_table = record_table
+        self._decisions: OrderedDict[tuple[object, ...], Decision] = OrderedDict()
+        self._decided_under: Deployment | None = None
 
     def completed(self, route: Forward) -> None:
         """A CREATE TABLE AS succeeded: the catalog now governs the new table by its labels."""
@@ -75,16 +81,28 @@ class PolicyGate:
         return self._decide(statement, context).sql
 
     def _decide(self, statement: Statement, context: SessionContext) -> Allow:
-        decision = decide(
-            statement,
-            DecisionContext(
-                user=context.user,
-                attributes=context.attributes,
-                declared=DeclaredPurpose(context.session_purpose, context.connection_purpose),
-                mask_key=self._mask_key,
-            ),
-            self._deployment(),
+        decision_context = DecisionContext(
+            user=context.user,
+            attributes=context.attributes,
+            declared=DeclaredPurpose(context.session_purpose, context.connection_purpose),
+            mask_key=self._mask_key,
         )
+        deployment = self._deployment()
+        # decide() is pure, so a decision can be reused for the same text and context under
+        # the same configuration (BI tools repeat their statements).
+        if deployment is not self._decided_under:  # a reload or a recorded table
+            self._decisions.clear()
+            self._decided_under = deployment
+        key = (statement.text, decision_context.user, decision_context.declared,
+               tuple(sorted(context.attributes.items())))
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = decide(statement, decision_context, deployment)
+            self._decisions[key] = decision
+            if len(self._decisions) > DECISION_CACHE_SIZE:
+                self._decisions.popitem(last=False)
+        else:
+            self._decisions.move_to_end(key)
         self._record(statement, context, decision, None)
         if isinstance(decision, Allow):
             return decision
