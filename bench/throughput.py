@@ -40,7 +40,7 @@ def main() -> None:
                 def round_trips(n: int = 2000) -> None:
                     for _ in range(n):
                         conn.execute("SELECT 1")
-                timed("SELECT 1 round trips (psycopg, simple)", 2000, "stmt", round_trips)
+                timed("SELECT 1 round trips (psycopg, extended)", 2000, "stmt", round_trips)
 
                 def masked(n: int = 300) -> None:
                     with psycopg.connect(**proxy.conninfo("ana"), autocommit=True) as ana:

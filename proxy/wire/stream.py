@@ -28,6 +28,9 @@ class MessageStream:
         self.writer = writer
         self.max_message_size = max_message_size
         self.is_tls = False
+        # Replies are gathered and sent in one write per flush: a statement's ParseComplete,
+        # BindComplete, rows, CommandComplete and ReadyForQuery cost one system call, not five.
+        self._pending = bytearray()
 
     async def _read_exactly(self, n: int) -> bytes:
         try:
@@ -65,9 +68,12 @@ class MessageStream:
         self.is_tls = True
 
     def write(self, data: bytes) -> None:
-        self.writer.write(data)
+        self._pending += data
 
     async def flush(self) -> None:
+        if self._pending:
+            self.writer.write(bytes(self._pending))
+            self._pending.clear()
         try:
             await self.writer.drain()
         except (ConnectionError, ssl.SSLError) as exc:
