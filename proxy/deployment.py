@@ -10,9 +10,8 @@ import secrets
 from dataclasses import replace
 from pathlib import Path
 
-import yaml
-
 import structlog
+import yaml
 
 from proxy.catalog.load import read_catalog_file
 from proxy.catalog.model import ColumnEntry, TableEntry

@@ -25,6 +25,7 @@ PROXY_COMMANDS = frozenset({
 class ProxyCommand:
     statement: Statement
     sql: str | None = None  # DECLARE CURSOR: the decided query the cursor runs
+    withhold_error_text: bool = False  # as Forward's, for the cursor's query
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,9 @@ class Forward:
     statement: Statement
     sql: str  # what the warehouse runs (the statement itself, or its policy rewrite)
     effect: Effect | None = None  # COPY in/out, or a table to record once it exists
+    # The statement reads masked, predicate-only or aggregate-only columns: warehouse error
+    # texts may quote their raw values ("invalid input syntax ... '1980-04-21'").
+    withhold_error_text: bool = False
 
 
 Route = ProxyCommand | Forward

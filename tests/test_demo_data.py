@@ -12,7 +12,13 @@ import duckdb
 import pytest
 
 from proxy.demo import data
-from proxy.demo.data import SCHEMA_DDL, TABLE_COLUMNS, demo_rows, load_into_duckdb, load_into_postgres
+from proxy.demo.data import (
+    SCHEMA_DDL,
+    TABLE_COLUMNS,
+    demo_rows,
+    load_into_duckdb,
+    load_into_postgres,
+)
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

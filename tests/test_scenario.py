@@ -80,7 +80,7 @@ def test_email_predicate_sees_only_the_hash(proxy):
     assert rows(proxy, "ana", f"SELECT count(*) FROM shop.customers WHERE email = '{real}'") == [(0,)]
     prefix = real[0]
     assert rows(proxy, "ana", "SELECT count(*) FROM shop.customers WHERE email LIKE "
-                f"'%@%'") == [(0,)]
+                "'%@%'") == [(0,)]
     assert prefix  # the raw address never matches: predicates run on the hash
 
 

@@ -866,3 +866,21 @@ def test_duckdb_interval_text_is_lossless(oracle: Oracle) -> None:
         expr = f"'{literal}'::interval"
         assert encode_text(row[0], Oid.INTERVAL) == oracle.value(expr, binary=False), literal
         assert encode_binary(row[0], Oid.INTERVAL) == oracle.value(expr, binary=True), literal
+
+
+JSONB_TEXTS = [
+    '{"b": 1, "a": "x"}', '{"b":1,"a":"x"}', '{"aa":1,"b":2,"a":3,"a":4}', '{"é":1,"z":2,"ab":{"y":[],"x":{}}}',
+    '[1.50, 1e2, -0, 1E-7, -1.0e-3, 12345678901234567890123]', '"x/y\\u00e9\\n\\u0001"', ' [ ] ', 'null',
+    '{"k": "\\ud83d\\ude00", "": true}', '[{"b": false, "a": null}, [[]]]',
+]
+
+
+@pytest.mark.parametrize("text", JSONB_TEXTS)
+def test_jsonb_output_is_normalised_like_postgres(oracle: Oracle, text: str) -> None:
+    """DuckDB's JSON keeps the text as written; jsonb_out orders keys (by length, then bytes),
+    keeps the last of duplicate keys, prints numbers as numeric and spaces `", "` / `": "`."""
+    literal = "'" + text.replace("'", "''") + "'::jsonb"
+    assert encode_text(text, Oid.JSONB) == oracle.value(literal, binary=False)
+    assert encode_binary(text, Oid.JSONB) == oracle.value(literal, binary=True)
+    array = f"ARRAY[{literal}]"
+    assert encode_text([text, None], Oid.JSONB_ARRAY) == oracle.value(f"{array} || NULL::jsonb", binary=False)

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +32,7 @@ from proxy.backends.duckdb_catalog import (
     COMPAT_CATALOG,
     PG_SERVER_VERSION,
     PG_SERVER_VERSION_NUM,
+    SCHEMA_RELATIONS,
     install_compat_catalog,
 )
 from proxy.backends.duckdb_transpile import (
@@ -175,6 +178,8 @@ def _bindable(value: object) -> object:
         # number) or text; its interval input reads this spelling exactly (not PostgreSQL's
         # '-1 days +23:59:55'). The statement casts it to INTERVAL (explicitly or as described).
         return f"{value.months} months {value.days} days {value.microseconds} microseconds"
+    if type(value) is list and any(isinstance(v, (Interval, list)) for v in value):
+        return [_bindable(v) for v in value]  # interval[]: text elements, cast by the statement
     return value
 
 
@@ -412,14 +417,39 @@ class DuckDBSession:
                     casts = self._text_parameter_casts(statement, params) \
                         if any(isinstance(p, str) for p in params) else {}
                 numeric = _numeric_parameter_types(statement, params)
+                for n in statement.numeric_parameters:
+                    value = params[n - 1] if n - 1 < len(params) else None
+                    if isinstance(value, Decimal) and len(value.as_tuple().digits) > 38:
+                        # DuckDB binds a Decimal it cannot hold as a double: as text, the cast
+                        # to DECIMAL(38,s) rounds it exactly instead.
+                        params[n - 1] = format(value, "f")
                 if casts or numeric:
                     duck_sql = self._sql_with_casts(sql, statement, casts, numeric)
             con = self._con
+            cache_key = None
+            if statement.catalog_result_deps is not None:
+                try:
+                    frozen_params = tuple(_frozen(p) for p in params)
+                    hash(frozen_params)
+                except TypeError:
+                    frozen_params = None
+                if frozen_params is not None:
+                    fingerprint = tuple(_frozen(con.execute(SCHEMA_RELATIONS[name]).fetchone())
+                                        for name in sorted(statement.catalog_result_deps))
+                    cache_key = (duck_sql, frozen_params, fingerprint)
+                    cached = self._warehouse.catalog_cache.result(cache_key)
+                    if cached is not None:
+                        return DuckDBResultCursor(self, cached[0], statement.tag, rows=list(cached[1]))
             if params:
                 con.execute(duck_sql, params)
             else:
                 con.execute(duck_sql)
-            return self._result(statement, con)
+            cursor = self._result(statement, con)
+            if cache_key is not None and cursor.columns is not None:
+                cursor._drain()
+                cursor._live = False
+                self._warehouse.catalog_cache.keep_result(cache_key, cursor.columns, cursor._buffer)
+            return cursor
 
         try:
             cursor = await self._call(run)
@@ -438,6 +468,14 @@ class DuckDBSession:
                 return StatementDescription(tuple(parameter_oids), self._show_columns(utility.name or ""))
             return StatementDescription(tuple(parameter_oids), None)
         statement = transpile(sql)
+        cache_key = (sql, tuple(int(o) for o in parameter_oids)) if statement.compat_only else None
+        if cache_key is not None:
+            cached = self._warehouse.catalog_cache.description(cache_key)
+            if cached is not None:
+                description, casts = cached
+                if casts:
+                    self._remember_casts(sql, casts)
+                return description
         await self._settle_pending()
 
         def work() -> StatementDescription:
@@ -462,11 +500,11 @@ class DuckDBSession:
             casts = {n: t for n, t in duck_types.items()
                      if t != GENERIC_DECIMAL and n not in statement.numeric_parameters}
             if casts:
-                self._described[sql] = casts
-                self._described.move_to_end(sql)
-                while len(self._described) > 256:
-                    self._described.popitem(last=False)
-            return StatementDescription(tuple(oids), columns)
+                self._remember_casts(sql, casts)
+            description = StatementDescription(tuple(oids), columns)
+            if cache_key is not None:
+                self._warehouse.catalog_cache.keep_description(cache_key, (description, casts))
+            return description
 
         try:
             return await self._call(work)
@@ -671,6 +709,12 @@ class DuckDBSession:
             default_catalog=self._warehouse.catalog_name, search_path=self._search_path,
         )
 
+    def _remember_casts(self, sql: str, casts: dict[int, str]) -> None:
+        self._described[sql] = casts
+        self._described.move_to_end(sql)
+        while len(self._described) > 256:
+            self._described.popitem(last=False)
+
     def _text_parameter_casts(self, statement: Transpiled, params: list[object]) -> dict[int, str]:
         """Text values for typed placeholders: cast them in SQL, as PostgreSQL would coerce them."""
         types = self._parameter_types(statement)
@@ -721,6 +765,64 @@ def _numeric_parameter_types(statement: Transpiled, params: Sequence[object]) ->
     return out
 
 
+def _frozen(value: object) -> object:
+    """A parameter value as a dict key (lists become tuples)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+class CatalogCache:
+    """What drivers ask of the compat catalog on every new connection (asyncpg's type
+    introspection: ~50 ms of DuckDB planning each time), shared by the warehouse's sessions.
+
+    * descriptions of statements that read only compat relations, whose shapes never change;
+    * rows of statements whose rows follow only their parameters, static catalogs and DuckDB's
+      list of schemas, keyed by a fingerprint of that list read in the asking session's own
+      transaction (so a schema created, even uncommitted, is never answered from before it).
+    """
+
+    MAX_ENTRIES = 256
+    MAX_ROWS = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._descriptions: OrderedDict[tuple[object, ...], tuple[StatementDescription, dict[int, str]]] = \
+            OrderedDict()
+        self._results: OrderedDict[tuple[object, ...], tuple[tuple[Column, ...], tuple[tuple[object, ...], ...]]] = \
+            OrderedDict()
+
+    @staticmethod
+    def _get(store: OrderedDict[Any, Any], key: tuple[object, ...]) -> Any:
+        found = store.get(key)
+        if found is not None:
+            store.move_to_end(key)
+        return found
+
+    def _put(self, store: OrderedDict[Any, Any], key: tuple[object, ...], value: object) -> None:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > self.MAX_ENTRIES:
+            store.popitem(last=False)
+
+    def description(self, key: tuple[object, ...]) -> tuple[StatementDescription, dict[int, str]] | None:
+        with self._lock:
+            return self._get(self._descriptions, key)
+
+    def keep_description(self, key: tuple[object, ...], value: tuple[StatementDescription, dict[int, str]]) -> None:
+        with self._lock:
+            self._put(self._descriptions, key, value)
+
+    def result(self, key: tuple[object, ...]) -> tuple[tuple[Column, ...], tuple[tuple[object, ...], ...]] | None:
+        with self._lock:
+            return self._get(self._results, key)
+
+    def keep_result(self, key: tuple[object, ...], columns: tuple[Column, ...], rows: list[tuple[object, ...]]) -> None:
+        if len(rows) <= self.MAX_ROWS:
+            with self._lock:
+                self._put(self._results, key, (columns, tuple(rows)))
+
+
 def _duckdb_type_for_oid(oid: int) -> str:
     return _OID_TO_DUCKDB.get(oid, "VARCHAR")
 
@@ -748,6 +850,7 @@ class DuckDBWarehouse:
         self._root: Any = None
         self._started_at = datetime.now(timezone.utc)
         self.default_settings: dict[str, str] = dict(DEFAULT_SETTINGS)
+        self.catalog_cache = CatalogCache()
 
     @classmethod
     async def open(cls, path: str | Path, *, threads: int | None = None, load_demo: bool = True) -> DuckDBWarehouse:

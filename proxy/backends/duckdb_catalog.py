@@ -22,16 +22,16 @@ not provided (\\df, \\do fail).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import sqlglot
 from sqlglot import exp
 
+from proxy.sql.sqlglot_compat import OID_MARKER
+
 COMPAT_CATALOG = "pg_compat"
 #: What `oid[]` (and regclass[]...) become before parsing: a type name sqlglot accepts, which
 #: the rewrite turns into BIGINT and the parameter inference reports as oid.
-OID_MARKER = "pp_oid"
 COMPAT_SCHEMA = "main"
 PG_SERVER_VERSION = "16.0"
 PG_SERVER_VERSION_NUM = "160000"
@@ -40,6 +40,9 @@ OWNER_NAME = "purpose_proxy"
 OWNER_OID = 10
 PG_CATALOG_OID = 11
 INFORMATION_SCHEMA_OID = 13183
+#: pg_temp's OID, the same in every session (DuckDB's temporary schema has one per connection):
+#: the namespace catalog is then the same for every session with the same schemas.
+PG_TEMP_OID = 16386
 #: Synthetic OIDs for index and constraint rows derived from DuckDB constraints.
 INDEX_OID_BASE = 1_000_000_000
 CONSTRAINT_OID_BASE = 1_500_000_000
@@ -162,6 +165,10 @@ def _pg_schema_sql(schema: str, temporary: str = "false") -> str:
     return f"(CASE WHEN {temporary} THEN 'pg_temp' WHEN {schema} = 'main' THEN 'public' ELSE {schema} END)"
 
 
+def _namespace_oid_sql(schema_oid: str, temporary: str) -> str:
+    return f"CAST(CASE WHEN {temporary} THEN {PG_TEMP_OID} ELSE {schema_oid} END AS BIGINT)"
+
+
 def _sql_str(value: str | None) -> str:
     if value is None:
         return "NULL"
@@ -256,13 +263,14 @@ def _catalog_views(main_db: str) -> dict[str, str]:
     # Relations of the warehouse plus the compat catalog itself (listed under pg_catalog).
     views["pp_relations"] = f"""
         SELECT CAST(t.table_oid AS BIGINT) AS oid, t.table_name AS relname,
-               CAST(t.schema_oid AS BIGINT) AS relnamespace, {_pg_schema_sql("t.schema_name", "t.temporary")} AS nspname,
+               {_namespace_oid_sql("t.schema_oid", "t.temporary")} AS relnamespace,
+               {_pg_schema_sql("t.schema_name", "t.temporary")} AS nspname,
                'r' AS relkind, CAST(t.column_count AS SMALLINT) AS relnatts,
                t.has_primary_key AS relhasindex, t.temporary, CAST(t.estimated_size AS REAL) AS reltuples,
                CAST(t.check_constraint_count AS SMALLINT) AS relchecks, t.comment, t.sql
         FROM duckdb_tables() t WHERE t.database_name = {db} OR t.temporary
         UNION ALL
-        SELECT CAST(v.view_oid AS BIGINT), v.view_name, CAST(v.schema_oid AS BIGINT),
+        SELECT CAST(v.view_oid AS BIGINT), v.view_name, {_namespace_oid_sql("v.schema_oid", "v.temporary")},
                {_pg_schema_sql("v.schema_name", "v.temporary")}, 'v', CAST(v.column_count AS SMALLINT), false, v.temporary, CAST(0 AS REAL),
                CAST(0 AS SMALLINT), v.comment, v.sql
         FROM duckdb_views() v WHERE (v.database_name = {db} OR v.temporary) AND NOT v.internal
@@ -273,7 +281,7 @@ def _catalog_views(main_db: str) -> dict[str, str]:
         FROM duckdb_views() v LEFT JOIN {c}.pp_catalog_oids k ON k.relname = v.view_name
         WHERE v.database_name = {compat} AND v.view_name NOT LIKE 'pp\\_%' ESCAPE '\\'
         UNION ALL
-        SELECT CAST(s.sequence_oid AS BIGINT), s.sequence_name, CAST(s.schema_oid AS BIGINT),
+        SELECT CAST(s.sequence_oid AS BIGINT), s.sequence_name, {_namespace_oid_sql("s.schema_oid", "s.temporary")},
                {_pg_schema_sql("s.schema_name", "s.temporary")},
                'S', CAST(3 AS SMALLINT), false, s.temporary, CAST(1 AS REAL), CAST(0 AS SMALLINT),
                s.comment, s.sql
@@ -300,7 +308,7 @@ def _catalog_views(main_db: str) -> dict[str, str]:
                  WHEN 'CHECK' THEN k.table_name || '_' || array_to_string(k.constraint_column_names, '_') || '_check'
                  ELSE k.table_name || '_' || array_to_string(k.constraint_column_names, '_') || '_fkey'
                END AS conname,
-               CAST(k.schema_oid AS BIGINT) AS connamespace,
+               {_namespace_oid_sql("k.schema_oid", "k.database_name = 'temp'")} AS connamespace,
                CASE k.constraint_type WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u'
                     WHEN 'CHECK' THEN 'c' ELSE 'f' END AS contype,
                CAST(k.table_oid AS BIGINT) AS conrelid,
@@ -322,8 +330,7 @@ def _catalog_views(main_db: str) -> dict[str, str]:
         FROM duckdb_schemas() s WHERE s.database_name = {db} AND s.schema_name NOT IN ('pg_catalog', 'information_schema')
         UNION ALL SELECT {PG_CATALOG_OID}, 'pg_catalog', {OWNER_OID}, NULL
         UNION ALL SELECT {INFORMATION_SCHEMA_OID}, 'information_schema', {OWNER_OID}, NULL
-        UNION ALL SELECT CAST(s.oid AS BIGINT), 'pg_temp', {OWNER_OID}, NULL
-        FROM duckdb_schemas() s WHERE s.database_name = 'temp' AND s.schema_name = 'main'
+        UNION ALL SELECT {PG_TEMP_OID}, 'pg_temp', {OWNER_OID}, NULL
     """
 
     index_rows = f"""
@@ -760,18 +767,30 @@ def install_compat_catalog(
             assert last_error is not None
             raise last_error
         pending = failed
-    for name in _catalog_views(main_database):
-        if not name.startswith("pp_") and name not in _STATIC_VIEWS:
-            run(f"CREATE TABLE {c}.{EMPTY_PREFIX}{name} AS SELECT * FROM {c}.{name} LIMIT 0")
+    for name in _COMPAT_VIEWS:
+        run(f"CREATE TABLE {c}.{EMPTY_PREFIX}{name} AS SELECT * FROM {c}.{name} LIMIT 0")
 
 
-#: Catalog views whose rows never change (no table function, no session variable).
+#: Catalog views whose rows never change (no table function, no session variable): the constant
+#: ones and the always-empty ones.
 _STATIC_VIEWS = frozenset({"pp_catalog_oids", "pg_type", "pp_type_display", "pg_am", "pg_collation",
-                           "pg_tablespace"})
-#: Prefix of the empty, same-typed stand-in of each computed catalog view (see _prune_dead_branches).
+                           "pg_tablespace"}) | frozenset(
+    name for name, select in _catalog_views("x").items() if select.endswith(" WHERE false"))
+#: Prefix of the empty, same-typed stand-in of each catalog view (see _prune_dead_branches).
 EMPTY_PREFIX = "pp_empty_"
 #: typtype of every pg_type row the compat catalog has (no composite, domain, enum or range types).
 PG_TYPE_TYPTYPES = frozenset(str(row[6]) for row in _pg_type_rows())
+#: Compat relations whose rows are the same for every session at any time.
+STATIC_RELATIONS = _STATIC_VIEWS | frozenset(EMPTY_PREFIX + name for name in _catalog_views("x")
+                                             if not name.startswith("pp_"))
+#: Compat relations whose rows follow only DuckDB's schemas, with the query that fingerprints them.
+SCHEMA_RELATIONS = {
+    "pg_namespace": "SELECT list(oid ORDER BY oid), list(schema_name ORDER BY oid) FROM duckdb_schemas() "
+                    "WHERE database_name NOT IN ('temp', 'system')",
+}
+#: Compat macros that read only static relations.
+STATIC_MACROS = frozenset({f"{COMPAT_CATALOG}.{COMPAT_SCHEMA}.{name}"
+                           for name in ("pp_regtype_name", "format_type", "pp_regtype_oid")})
 
 
 # --- the tree rewrite ----------------------------------------------------------------------------
@@ -810,38 +829,6 @@ _TYPE_REPLACEMENTS = {
     "regconfig": "BIGINT", "refcursor": "VARCHAR", "name[]": "VARCHAR[]", "int2": "SMALLINT",
     "int4": "INTEGER", "int8": "BIGINT", "float4": "REAL", "float8": "DOUBLE",
 }
-
-_ARRAY_OF_OBJECT_ID = re.compile(
-    r"^(oid|regclass|regtype|regproc|regprocedure|regnamespace|regrole|regoper|regoperator|xid|cid)$",
-    re.IGNORECASE,
-)
-
-
-def patch_unparseable_types(sql: str) -> str:
-    """Rewrite `oid[]`-style array types, which sqlglot 30 cannot parse, to `pp_oid[]`.
-
-    Works on tokens (never inside string literals or quoted identifiers).
-    """
-    if "[" not in sql:
-        return sql
-    try:
-        tokens = sqlglot.tokenize(sql, read="postgres")
-    except Exception:
-        return sql
-    edits: list[tuple[int, int]] = []
-    for i in range(len(tokens) - 2):
-        tok = tokens[i]
-        if (
-            _ARRAY_OF_OBJECT_ID.match(tok.text)
-            and tokens[i + 1].text == "["
-            and tokens[i + 2].text == "]"
-            and tok.token_type.name not in ("STRING", "IDENTIFIER")
-        ):
-            edits.append((tok.start, tok.end))
-    for start, end in reversed(edits):
-        sql = sql[:start] + OID_MARKER + sql[end + 1:]
-    return sql
-
 
 def _compat_table(name: str) -> exp.Table:
     return exp.Table(
@@ -1107,6 +1094,5 @@ def _prune_dead_branches(case: exp.Case, pg_type_aliases: set[str]) -> None:
         if not isinstance(branch, exp.If) or not _is_dead_condition(branch.this, pg_type_aliases):
             continue
         for table in list(branch.args["true"].find_all(exp.Table)):
-            if table.catalog.lower() == COMPAT_CATALOG and table.name in _COMPAT_VIEWS \
-                    and table.name not in _STATIC_VIEWS:
+            if table.catalog.lower() == COMPAT_CATALOG and table.name in _COMPAT_VIEWS:
                 table.set("this", exp.to_identifier(EMPTY_PREFIX + table.name))

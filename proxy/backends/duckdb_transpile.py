@@ -16,15 +16,18 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from proxy.backends.duckdb_functions import to_duckdb_functions
 from proxy.backends.duckdb_catalog import (
     CHAR_COLUMNS,
+    COMPAT_CATALOG,
     NAME_COLUMNS,
-    OID_MARKER,
-    patch_unparseable_types,
+    SCHEMA_RELATIONS,
+    STATIC_MACROS,
+    STATIC_RELATIONS,
     rewrite_catalog_references,
 )
+from proxy.backends.duckdb_functions import to_duckdb_functions
 from proxy.errors import PgError, SqlState
+from proxy.sql.sqlglot_compat import OID_MARKER, patch_unparseable_types
 
 # sqlglot logs a warning whenever it falls back to an opaque Command; the backend refuses those
 # statements itself, so the warning is noise.
@@ -547,6 +550,11 @@ class Transpiled:
     #: $n cast to unconstrained numeric: bound as DECIMAL with the value's own precision and
     #: scale at execution (DuckDB's DECIMAL has a fixed scale, PostgreSQL's numeric keeps the value's).
     numeric_parameters: frozenset[int] = frozenset()
+    #: Reads only compat catalog relations (and its own CTEs): its shape never changes.
+    compat_only: bool = False
+    #: When its rows are a function of its parameters and of the listed schema-following compat
+    #: relations only (static catalogs, deterministic functions): those relations; else None.
+    catalog_result_deps: frozenset[str] | None = None
 
 
 def _ddl_tag(tree: exp.Expression) -> str:
@@ -660,10 +668,42 @@ def transpile(sql: str) -> Transpiled:
         raise PgError(SqlState.FEATURE_NOT_SUPPORTED, f"cannot translate statement for DuckDB: {error}") from None
     numbers = _parameter_numbers(tree)
     reads_catalog = any(t.catalog.lower() == "pg_compat" for t in referenced_tables(tree))
+    compat_only, result_deps = _catalog_dependencies(tree) if kind == "query" and reads_catalog else (False, None)
     return Transpiled(kind, tag, duckdb_sql, tree, returns_rows, max(numbers, default=0), declared, reads_catalog,
                       output_types=output_types if returns_rows else (),
                       catalog_text_types=catalog_types if reads_catalog and returns_rows else (),
-                      numeric_parameters=numeric_parameters)
+                      numeric_parameters=numeric_parameters, compat_only=compat_only,
+                      catalog_result_deps=result_deps)
+
+
+#: Functions whose value depends on their arguments only.
+_DETERMINISTIC = (exp.And, exp.Or, exp.Not, exp.Case, exp.If, exp.Cast, exp.TryCast, exp.Coalesce,
+                  exp.ArrayAgg, exp.Count, exp.Min, exp.Max, exp.Any)
+
+
+def _catalog_dependencies(tree: exp.Expression) -> tuple[bool, frozenset[str] | None]:
+    """(compat_only, catalog_result_deps) of a query that reads the compat catalog."""
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    dynamic: set[str] = set()
+    deterministic = True
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            return False, None  # a table function
+        name = table.name
+        if table.catalog.lower() == COMPAT_CATALOG:
+            if name in SCHEMA_RELATIONS:
+                dynamic.add(name)
+            elif name not in STATIC_RELATIONS:
+                deterministic = False
+        elif not (not table.catalog and not table.db and name.lower() in ctes):
+            return False, None
+    for node in tree.walk():
+        if isinstance(node, exp.Anonymous):
+            if str(node.this).lower() not in STATIC_MACROS:
+                deterministic = False
+        elif isinstance(node, exp.Func) and not isinstance(node, _DETERMINISTIC):
+            deterministic = False
+    return True, frozenset(dynamic) if deterministic else None
 
 
 def _oid_parameters(tree: exp.Expression) -> tuple[tuple[int, int], ...]:

@@ -16,6 +16,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from proxy.errors import PgError, SqlState
+from proxy.policy.copy import decide_copy
 from proxy.policy.crosscheck import check_against_postgres
 from proxy.policy.decision import Allow, Decision, Refusal, Reject, Report
 from proxy.policy.model import Deployment
@@ -25,7 +26,6 @@ from proxy.policy.purpose import (
     require_granted,
     resolve_purpose,
 )
-from proxy.policy.copy import decide_copy
 from proxy.policy.reads import analyze_query, rewrite_query
 from proxy.policy.writes import (
     WriteContext,
@@ -34,6 +34,7 @@ from proxy.policy.writes import (
     decide_update_or_delete,
 )
 from proxy.sql.resolve import reads_catalog_data
+from proxy.sql.sqlglot_compat import patch_unparseable_types
 from proxy.sql.statements import Statement
 
 # Statements that change nothing but the transaction: forwarded as they are, no purpose needed.
@@ -161,7 +162,8 @@ def _describe_kind(kind: str) -> str:
 
 def _parse(statement: Statement) -> exp.Expression:
     try:
-        expressions = [e for e in sqlglot.parse(statement.text, read="postgres") if e is not None]
+        text = patch_unparseable_types(statement.text)
+        expressions = [e for e in sqlglot.parse(text, read="postgres") if e is not None]
     except SqlglotError as exc:
         raise Refusal(
             f"purpose-proxy could not analyze the statement: {str(exc).splitlines()[0]}",

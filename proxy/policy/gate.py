@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pglast.stream import RawStream
 
 from proxy.audit import AuditLog, fingerprint
+from proxy.catalog.model import TableEntry
 from proxy.context import SessionContext
 from proxy.errors import PgError
 from proxy.policy.decide import DecisionContext, decide
-from proxy.catalog.model import TableEntry
 from proxy.policy.decision import Allow, Decision, RecordTable, Refusal, Report
 from proxy.policy.model import Deployment
 from proxy.policy.purpose import DeclaredPurpose, require_granted
@@ -23,8 +23,11 @@ from proxy.routing import PROXY_COMMANDS, Forward, ProxyCommand, Route
 from proxy.session_settings import purpose_set_by
 from proxy.sql.statements import Statement
 
-
 DECISION_CACHE_SIZE = 2048
+
+
+def _reads_protected(decision: Allow) -> bool:
+    return any(column.action != "allow" for column in decision.report.columns)
 
 
 class PolicyGate:
@@ -71,14 +74,12 @@ class PolicyGate:
         if statement.kind == "DeclareCursorStmt":
             # The cursor's query is decided like any query; the proxy keeps the cursor.
             query = Statement(RawStream()(statement.node.query), statement.node.query)
-            return ProxyCommand(statement, self._allowed_sql(query, context))
+            decision = self._decide(query, context)
+            return ProxyCommand(statement, decision.sql, _reads_protected(decision))
         if statement.kind in PROXY_COMMANDS:
             return ProxyCommand(statement)
         decision = self._decide(statement, context)
-        return Forward(statement, decision.sql, decision.effect)
-
-    def _allowed_sql(self, statement: Statement, context: SessionContext) -> str:
-        return self._decide(statement, context).sql
+        return Forward(statement, decision.sql, decision.effect, _reads_protected(decision))
 
     def _decide(self, statement: Statement, context: SessionContext) -> Allow:
         decision_context = DecisionContext(

@@ -48,7 +48,8 @@ class JudgedColumn:
 class Judgement:
     actions: dict[SourceColumn, JudgedColumn] = field(default_factory=dict)
     violation: Violation | None = None
-    group_guards: dict[int, int] = field(default_factory=dict)  # block id -> k
+    # block id -> (k, the (alias, key) pairs whose distinct count must reach k)
+    group_guards: dict[int, tuple[int, frozenset[tuple[str, str]]]] = field(default_factory=dict)
     shadow_notes: list[str] = field(default_factory=list)
 
 
@@ -83,6 +84,7 @@ def _uses_allowed(rule: Rule, uses: Sequence[ColumnUse]) -> ColumnUse | None:
             in_summary = (
                 use.aggregate in SUMMARIZING_AGGREGATES
                 and use.plain_in_aggregate
+                and use.identity is not None  # straight from its table: individuals countable
                 and use.clause in (Clause.OUTPUT, Clause.PROJECTION, Clause.HAVING)
             )
             if not in_summary:
@@ -90,14 +92,22 @@ def _uses_allowed(rule: Rule, uses: Sequence[ColumnUse]) -> ColumnUse | None:
     return None
 
 
-def _guards(rule: Rule, uses: Sequence[ColumnUse]) -> dict[int, int]:
-    guards: dict[int, int] = {}
+def _guards(
+    rule: Rule, uses: Sequence[ColumnUse]
+) -> dict[int, tuple[int, frozenset[tuple[str, str]]]]:
+    """Per aggregating block: k, and the individuals to count (distinct primary keys).
+
+    Counting rows would let a join repeat one person k times; counting distinct keys of the
+    protected table counts people.
+    """
+    guards: dict[int, tuple[int, frozenset[tuple[str, str]]]] = {}
     if rule.action is Action.AGGREGATE_ONLY and rule.k is not None:
         for use in uses:
-            if use.block is not None and use.aggregate is not None:
+            if use.block is not None and use.aggregate is not None and use.identity is not None:
                 block = use.block.meta.get(_BLOCK_ID)
                 if block is not None:
-                    guards[block] = max(guards.get(block, 0), rule.k)
+                    k, identities = guards.get(block, (0, frozenset()))
+                    guards[block] = (max(k, rule.k), identities | {use.identity})
     return guards
 
 
@@ -152,8 +162,9 @@ def judge_columns(lineage: Lineage, purpose: str, deployment: Deployment, user: 
                 hint=_hint(enforced, label, purpose,
                            _purposes_that_read(deployment, labels, user)),
             )
-        for block, k in _guards(enforced, uses).items():
-            judgement.group_guards[block] = max(judgement.group_guards.get(block, 0), k)
+        for block, (k, identities) in _guards(enforced, uses).items():
+            previous_k, previous = judgement.group_guards.get(block, (0, frozenset()))
+            judgement.group_guards[block] = (max(previous_k, k), previous | identities)
         if column_action.shadowed:
             rule = column_action.rule
             would = _uses_allowed(rule, uses)

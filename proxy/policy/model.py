@@ -15,6 +15,8 @@ from enum import StrEnum
 from typing import Annotated
 
 import sqlglot
+from pglast.parser import ParseError as PgParseError
+from pglast.parser import parse_sql as pg_parse_sql
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -26,8 +28,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pglast.parser import ParseError as PgParseError
-from pglast.parser import parse_sql as pg_parse_sql
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 

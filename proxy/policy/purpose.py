@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from sqlglot.errors import TokenError
-from sqlglot.tokens import Tokenizer
+from pglast.parser import ParseError, scan
 
 from proxy.policy.decision import Refusal
 from proxy.policy.model import Deployment
@@ -27,18 +26,22 @@ class DeclaredPurpose:
 
 
 def comment_purposes(sql: str) -> list[str]:
-    """Every `purpose='...'` found in the statement's comments (never inside string literals)."""
+    """Every `purpose='...'` in the statement's comments, found with PostgreSQL's own lexer,
+    so text inside string literals ('...', $$...$$, E'...') is never taken for a comment."""
     try:
-        tokens = Tokenizer(dialect="postgres").tokenize(sql)
-    except TokenError:
+        tokens = scan(sql)
+    except ParseError:
         return []
     found = []
     for token in tokens:
-        for comment in token.comments:
-            for pair in comment.split(","):
-                match = _PAIR.fullmatch(pair)
-                if match and match.group(1).lower() == "purpose":
-                    found.append(unquote(match.group(2)))
+        if token.name not in ("C_COMMENT", "SQL_COMMENT"):
+            continue
+        comment = sql[token.start : token.end + 1]  # pglast's offsets count characters
+        comment = comment[2:-2] if token.name == "C_COMMENT" else comment[2:]
+        for pair in comment.split(","):
+            match = _PAIR.fullmatch(pair)
+            if match and match.group(1).lower() == "purpose":
+                found.append(unquote(match.group(2)))
     return found
 
 

@@ -14,7 +14,12 @@ from sqlglot import exp
 from proxy.policy.decision import ColumnVerdict, Refusal, Report
 from proxy.policy.judge import Judgement, judge_columns
 from proxy.policy.masks import denied_placeholder, mask_expression
-from proxy.policy.model import Action, Deployment, MissingAttributeError, render_row_filter
+from proxy.policy.model import (
+    Action,
+    Deployment,
+    MissingAttributeError,
+    render_row_filter,
+)
 from proxy.policy.rewrite import TablePolicy, add_group_guard, apply_table_policies
 from proxy.sql.lineage import Lineage, LineageBuilder
 from proxy.sql.resolve import qualify_statement
@@ -136,7 +141,9 @@ def rewrite_query(
     for select in rewritten.find_all(exp.Select):
         block = select.meta.get(_BLOCK_ID)
         if block in guarded:
-            add_group_guard(select, guarded[block])
+            k, identities = guarded[block]
+            add_group_guard(select, k, identities)
+            keys = ", ".join(f"{alias}.{key}" for alias, key in sorted(identities))
             report = replace(report, rewrites=(
-                *report.rewrites, f"group guard: count(*) >= {guarded[block]}"))
+                *report.rewrites, f"group guard: count(DISTINCT {keys}) >= {k}"))
     return apply_table_policies(rewritten, table_policies), report

@@ -102,9 +102,16 @@ def _prepend_cte(statement: exp.Expression, cte: exp.CTE) -> None:
         with_.set("expressions", [cte, *with_.expressions])
 
 
-def add_group_guard(select: exp.Select, k: int) -> None:
-    """Groups of fewer than k rows are not returned: HAVING count(*) >= k."""
-    guard = exp.GTE(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(k))
+def add_group_guard(select: exp.Select, k: int, identities: Iterable[tuple[str, str]]) -> None:
+    """Groups of fewer than k individuals are not returned:
+    HAVING count(DISTINCT alias.key) >= k for each protected table."""
+    guard: exp.Expression | None = None
+    for alias, key in sorted(identities):
+        distinct = exp.Count(this=exp.Distinct(expressions=[exp.column(key, alias)]))
+        condition = exp.GTE(this=distinct, expression=exp.Literal.number(k))
+        guard = condition if guard is None else exp.and_(guard, condition)
+    if guard is None:
+        return
     having = select.args.get("having")
     condition = guard if having is None else exp.and_(exp.Paren(this=having.this), guard)
     select.set("having", exp.Having(this=condition))

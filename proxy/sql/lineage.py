@@ -48,11 +48,14 @@ SUMMARIZING_AGGREGATES = frozenset({"count", "sum", "avg"})
 
 # Expressions that keep a value recognisably itself inside such an aggregate. Anything else
 # (CASE, comparisons, coalesce...) could turn sum() into a count of matching individuals.
+# Casts (their errors echo the value) and division (a zero divisor is a yes/no oracle) are not.
 _PLAIN_TRANSFORMS: tuple[type[exp.Expression], ...] = (
-    exp.Column, exp.Cast, exp.TryCast, exp.Paren, exp.Extract, exp.DateTrunc, exp.TimestampTrunc,
-    exp.Literal, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.Distinct, exp.DataType,
-    exp.Var, exp.Interval, exp.Year,
+    exp.Column, exp.Paren, exp.Extract, exp.DateTrunc, exp.TimestampTrunc,
+    exp.Literal, exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.Distinct, exp.DataType,
+    exp.Var, exp.Interval, exp.Year, exp.Identifier,
 )
+# FROM-clause functions that only generate rows from their (analyzed) arguments.
+TABLE_FUNCTIONS = frozenset({"generate_series", "unnest"})
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -93,6 +96,9 @@ class ColumnUse:
     plain_in_aggregate: bool  # inside that aggregate, only plain transforms on the way
     block: exp.Select | None  # the query block whose aggregate it is (for k guards)
     output: str | None = None  # output column name, for OUTPUT uses
+    # (table alias, primary key column as the query names it), when read straight from its
+    # base table: what a k guard counts to count individuals rather than rows.
+    identity: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,9 +123,27 @@ class Lineage:
 @dataclass(frozen=True)
 class _Base:
     table: TableEntry
+    renames: tuple[str, ...] = ()  # FROM t AS x(a, b): the first columns, renamed by position
+
+    def _column_name(self, name: str) -> str | None:
+        """The catalog column a name in the query means, after any alias column list."""
+        if name in self.renames:
+            return self.table.column_names[self.renames.index(name)]
+        position = self.table.column_names.index(name) if name in self.table.column_names else -1
+        if 0 <= position < len(self.renames):
+            return None  # renamed away: the old name no longer exists
+        return name
+
+    def identity_column(self) -> str | None:
+        """The primary key as the query names it (after any alias column list)."""
+        for position, column in enumerate(self.table.columns):
+            if column.primary_key:
+                return self.renames[position] if position < len(self.renames) else column.name
+        return None
 
     def flows(self, column: str) -> frozenset[ColumnFlow] | None:
-        entry = self.table.column(column)
+        catalog_name = self._column_name(column)
+        entry = self.table.column(catalog_name) if catalog_name else None
         if entry is None:
             return None
         source = SourceColumn(self.table.schema, self.table.name, entry.name)
@@ -174,12 +198,32 @@ class _Context:
     plain: bool = True
     in_window: bool = False
     wrapped: bool = False  # inside an expression of the column, not the bare value
+    filtered: bool = False  # the aggregate below has a FILTER clause
     output: str | None = None
 
 
 def _unresolved(what: str) -> PgError:
     return PgError(SqlState.INSUFFICIENT_PRIVILEGE, f"purpose-proxy could not resolve {what}",
                    hint="The statement was refused because it cannot be analyzed fully.")
+
+
+def _is_label(node: exp.Expression) -> bool:
+    """Names that are not column reads: COLLATE "default", a named WINDOW's own name."""
+    parent = node.parent
+    return isinstance(parent, exp.Collate) and parent.args.get("expression") is node
+
+
+def _aggregate_is_plain(node: exp.AggFunc) -> bool:
+    """The aggregate's argument is one column under plain transforms only (no CASE, no
+    comparison, no second column): so sum() cannot count individuals matching a condition."""
+    columns = set()
+    for child in node.iter_expressions():
+        for inner in child.walk():
+            if not isinstance(inner, _PLAIN_TRANSFORMS):
+                return False
+            if isinstance(inner, exp.Column):
+                columns.add((inner.table, inner.name))
+    return len(columns) <= 1
 
 
 def _aggregate_name(node: exp.AggFunc) -> str:
@@ -200,10 +244,22 @@ class LineageBuilder:
         self._catalog_table = catalog_table
         self._uses: list[ColumnUse] = []
         self._tables: set[tuple[str, str]] = set()
+        self._visited: set[int] = set()  # id() of every column node analyzed
 
     def build(self, query: exp.Expression) -> Lineage:
         outputs = self.query(query, None, Clause.OUTPUT)
+        self._check_complete(query)
         return Lineage(list(outputs), self._uses, self._tables)
+
+    def _check_complete(self, query: exp.Expression) -> None:
+        """Fail closed: every column reference of the statement must have been analyzed.
+
+        A clause the walk does not know (a new sqlglot argument, an unusual construct) would
+        otherwise read data unjudged.
+        """
+        for node in query.find_all(exp.Column, exp.TableColumn):
+            if id(node) not in self._visited and not _is_label(node):
+                raise _unresolved(f'"{node.sql(dialect="postgres")}" in this statement')
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -289,6 +345,8 @@ class LineageBuilder:
         distinct = node.args.get("distinct")
         if distinct is not None and distinct.args.get("on") is not None:
             self._flows(distinct.args["on"], _Context(scope, Clause.DISTINCT_ON))
+        for window in node.args.get("windows") or ():  # WINDOW w AS (PARTITION BY ... ORDER BY)
+            self._window_definition(window, _Context(scope, Clause.WINDOW))
         outputs = []
         for projection in node.expressions:
             name = projection.alias_or_name
@@ -314,7 +372,7 @@ class LineageBuilder:
         alias = node.alias_or_name
         if isinstance(node, exp.Table):
             if isinstance(node.this, exp.Func):
-                scope.sources[alias] = self._table_function(node, scope)
+                scope.sources[alias] = self._table_function(node.this, node, scope)
                 return
             cte = None if node.args.get("db") else scope.cte(node.name)
             if cte is not None:
@@ -324,7 +382,11 @@ class LineageBuilder:
             if table is None:
                 raise _unresolved(f'relation "{node.sql(dialect="postgres")}"')
             self._tables.add((table.schema, table.name))
-            scope.sources[alias] = _Base(table)
+            table_alias = node.args.get("alias")
+            renames = tuple(c.name for c in table_alias.columns) if table_alias else ()
+            if len(renames) > len(table.columns):
+                raise _unresolved(f"the column aliases of {table.qualified_name}")
+            scope.sources[alias] = _Base(table, renames)
         elif isinstance(node, exp.Subquery):
             # LATERAL subqueries see the sources before them; others see the outer scopes.
             outputs = self.query(node.this, scope, Clause.PROJECTION)
@@ -332,25 +394,45 @@ class LineageBuilder:
         elif isinstance(node, exp.Lateral) and isinstance(node.this, exp.Query | exp.Subquery):
             outputs = self.query(node.this, scope, Clause.PROJECTION)
             scope.sources[alias] = _Derived(self._renamed(outputs, node))
-        elif isinstance(node, exp.Unnest | exp.Lateral):
-            scope.sources[alias] = self._table_function(node, scope)
+        elif isinstance(node, exp.Lateral) and isinstance(node.this, exp.Func):
+            scope.sources[alias] = self._table_function(node.this, node, scope)
+        elif isinstance(node, exp.Unnest):
+            scope.sources[alias] = self._table_function(node, node, scope)
         else:
             raise _unresolved(f"a FROM item of kind {node.key}")
 
-    def _table_function(self, node: exp.Expression, scope: _Block) -> _Derived:
-        flows = frozenset().union(*(
-            self._flows(arg, _Context(scope, Clause.PROJECTION))
-            for arg in (node.this.expressions if isinstance(node.this, exp.Func) else node.expressions)
-        )) if (isinstance(node.this, exp.Func) or node.expressions) else frozenset()
+    def _table_function(
+        self, function: exp.Expression, item: exp.Expression, scope: _Block
+    ) -> _Derived:
+        """generate_series / unnest in FROM: rows derived from every one of its arguments."""
+        name = "unnest" if isinstance(function, exp.Unnest) else (
+            function.name if isinstance(function, exp.Anonymous) else function.sql_name()
+        ).lower()
+        if name not in TABLE_FUNCTIONS:
+            raise PgError(
+                SqlState.INSUFFICIENT_PRIVILEGE,
+                f"function {name} is not allowed in FROM through purpose-proxy",
+                hint="Only generate_series() and unnest() may be used as tables.",
+            )
+        flows: frozenset[ColumnFlow] = frozenset()
+        for argument in function.iter_expressions():
+            if isinstance(argument, exp.TableAlias):
+                continue
+            flows |= self._flows(argument, _Context(scope, Clause.PROJECTION, wrapped=True))
         transformed = frozenset(flow.then(Flow.TRANSFORMED) for flow in flows)
-        alias = node.args.get("alias")
+        alias = item.args.get("alias")
         names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
-        names = names or [node.alias_or_name]
-        return _Derived(tuple(OutputColumn(name, transformed) for name in names))
+        names = names or [item.alias_or_name or name]
+        return _Derived(tuple(OutputColumn(column, transformed) for column in names))
 
     # --- expressions -------------------------------------------------------------------------
 
-    def _record(self, flows: Iterable[ColumnFlow], context: _Context) -> None:
+    def _record(
+        self,
+        flows: Iterable[ColumnFlow],
+        context: _Context,
+        identity: tuple[str, str] | None = None,
+    ) -> None:
         block = context.block.select if context.aggregate else None
         for flow in flows:
             if context.wrapped:
@@ -363,6 +445,7 @@ class LineageBuilder:
                 plain_in_aggregate=context.plain,
                 block=block,
                 output=context.output,
+                identity=identity,
             ))
 
     def _column(self, node: exp.Column, context: _Context) -> frozenset[ColumnFlow]:
@@ -377,7 +460,12 @@ class LineageBuilder:
             return flows
         # Unqualified after qualification: an output alias (ORDER BY e) or a whole row (`c`).
         if node.name in block.projections and context.clause is not Clause.WHERE:
-            return block.projections[node.name]
+            # `ORDER BY birth_date + 0` with an output alias birth_date: PostgreSQL reads the
+            # input column inside expressions. Count both, so neither reading goes unjudged.
+            flows = block.projections[node.name]
+            for source in block.sources.values():
+                flows |= source.flows(node.name) or frozenset()
+            return flows
         source = block.lookup(node.name)
         if source is not None:
             return frozenset(flow.then(Flow.TRANSFORMED) for flow in source.all_flows())
@@ -385,10 +473,16 @@ class LineageBuilder:
 
     def _flows(self, node: exp.Expression, context: _Context) -> frozenset[ColumnFlow]:
         if isinstance(node, exp.Column):
+            self._visited.add(id(node))
             flows = self._column(node, context)
-            self._record(flows, context)
+            source = context.block.lookup(node.table) if node.table else None
+            identity = None
+            if isinstance(source, _Base) and (key := source.identity_column()) is not None:
+                identity = (node.table, key)
+            self._record(flows, context, identity)
             return flows
         if isinstance(node, exp.TableColumn):
+            self._visited.add(id(node))
             # A whole-row reference (`SELECT c FROM t c`, row_to_json(c), c::text, (c).x)
             # reads every column of the row.
             source = context.block.lookup(node.name)
@@ -406,14 +500,19 @@ class LineageBuilder:
         if isinstance(node, exp.Window):
             return self._window(node, context)
         if isinstance(node, exp.Filter):
-            flows = self._flows(node.this, context)
+            # An aggregate over a FILTERed subset summarizes that subset, which may be one
+            # person: its argument does not count as summarized (plain=False).
+            flows = self._flows(node.this, replace(context, filtered=True))
             self._flows(node.expression, replace(context, clause=Clause.FILTER, aggregate=None))
             return flows
         if isinstance(node, exp.AggFunc) and not context.in_window:
             name = _aggregate_name(node)
-            inner = replace(context, aggregate=name, plain=True, wrapped=True)
+            plain = _aggregate_is_plain(node) and not context.filtered
+            inner = replace(context, aggregate=name, plain=plain, wrapped=True)
             flows = self._children(node, inner)
             return frozenset(flow.then(Flow.AGGREGATED, name) for flow in flows)
+        if isinstance(node, exp.Collate):
+            return self._flows(node.this, context)  # the collation name is not a column
         if isinstance(node, exp.Alias | exp.Paren | exp.Ordered | exp.Where | exp.Group
                       | exp.Having | exp.Order | exp.Limit | exp.Offset | exp.Tuple):
             return self._children(node, context)
@@ -426,6 +525,13 @@ class LineageBuilder:
         for child in node.iter_expressions():
             flows |= self._flows(child, context)
         return flows
+
+    def _window_definition(self, node: exp.Window, context: _Context) -> None:
+        """Everything a window specification reads: partition, order, frame bounds."""
+        for child in node.iter_expressions():
+            if child is node.this and isinstance(child, exp.Identifier):
+                continue  # the window's own name
+            self._flows(child, context)
 
     def _window(self, node: exp.Window, context: _Context) -> frozenset[ColumnFlow]:
         window_context = replace(context, clause=Clause.WINDOW, aggregate=None)

@@ -134,7 +134,8 @@ def check_relations(expression: exp.Expression, catalog: Catalog) -> None:
         if table.db in METADATA_SCHEMAS or catalog.table(table.db, table.name) is None:
             raise unknown_relation(table)
     for node in expression.find_all(exp.Identifier):
-        if node.name.startswith(RESERVED_PREFIX):
+        # Case-insensitively: DuckDB matches identifiers regardless of case and quoting.
+        if node.name.lower().startswith(RESERVED_PREFIX):
             raise PgError(
                 SqlState.INSUFFICIENT_PRIVILEGE,
                 f'identifier "{node.name}" uses a prefix reserved by purpose-proxy',

@@ -33,6 +33,7 @@ class SqlCursor:
     result: ResultCursor
     binary: bool
     hold: bool
+    withhold_error_text: bool = False
 
     @property
     def columns(self) -> tuple[Column, ...] | None:
@@ -59,7 +60,14 @@ class _FetchResult:
 
     async def fetch(self, max_rows: int | None) -> list[tuple[object, ...]]:
         want = self._remaining if max_rows is None else min(max_rows, self._remaining)
-        rows = await self._cursor.result.fetch(want) if want else []
+        try:
+            rows = await self._cursor.result.fetch(want) if want else []
+        except PgError as error:
+            if self._cursor.withhold_error_text and not error.sqlstate.startswith(("57", "25")):
+                error.message = (f"the warehouse reported an error (SQLSTATE {error.sqlstate}); "
+                                 "its text is withheld because the cursor reads protected columns")
+                error.detail = None
+            raise
         self._remaining = 0 if len(rows) < want else self._remaining - len(rows)
         self._seen += len(rows)
         return [] if self._move else rows
@@ -112,7 +120,7 @@ class ProxyCommands:
             return LocalResult("DEALLOCATE ALL" if node.isall else "DEALLOCATE")
         if kind == "DeclareCursorStmt":
             assert route.sql is not None
-            return await self._declare(node, route.sql, parameters)
+            return await self._declare(node, route.sql, parameters, route.withhold_error_text)
         if kind == "FetchStmt":
             return await self._fetch(node)
         if kind == "ClosePortalStmt":
@@ -155,7 +163,11 @@ class ProxyCommands:
     # --- cursors -------------------------------------------------------------------------------
 
     async def _declare(
-        self, node: ast.DeclareCursorStmt, sql: str, parameters: Sequence[object]
+        self,
+        node: ast.DeclareCursorStmt,
+        sql: str,
+        parameters: Sequence[object],
+        withhold: bool,
     ) -> LocalResult:
         options = node.options or 0
         if options & CURSOR_OPT_SCROLL:
@@ -171,7 +183,7 @@ class ProxyCommands:
                           f'cursor "{node.portalname}" already exists')
         result = await self.warehouse.execute(sql, parameters)
         self.cursors[node.portalname] = SqlCursor(
-            node.portalname, result, bool(options & CURSOR_OPT_BINARY), hold
+            node.portalname, result, bool(options & CURSOR_OPT_BINARY), hold, withhold
         )
         return LocalResult("DECLARE CURSOR")
 

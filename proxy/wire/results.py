@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+
 from proxy.backends.base import Column
 from proxy.errors import PgError, SqlState, protocol_violation
 from proxy.wire import backend as msg

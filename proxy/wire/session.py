@@ -16,7 +16,12 @@ from enum import Enum, auto
 import structlog
 
 from proxy.audit import AuditLog, fingerprint
-from proxy.backends.base import Column, ResultCursor, StatementDescription, WarehouseSession
+from proxy.backends.base import (
+    Column,
+    ResultCursor,
+    StatementDescription,
+    WarehouseSession,
+)
 from proxy.context import SessionContext
 from proxy.errors import PgError, SqlState, protocol_violation
 from proxy.policy.decision import CopyIn, CopyOut
@@ -53,6 +58,8 @@ from proxy.wire.types import decode_binary, decode_text
 log = structlog.get_logger(__name__)
 
 TRANSACTION_CONTROL = "TransactionStmt"
+# Error classes whose texts never carry data values: cancel, transaction state, connection.
+KEPT_ERROR_CLASSES = ("57", "25", "08", "40", "53")
 
 
 class SessionState(Enum):
@@ -176,6 +183,21 @@ class Session:
                 " outside of its protocol phase"
             )
 
+    @staticmethod
+    def _withhold(route: Route, error: PgError) -> None:
+        """Replace a warehouse error's text when it could quote a protected value."""
+        if (
+            isinstance(route, Forward)
+            and route.withhold_error_text
+            and not error.sqlstate.startswith(KEPT_ERROR_CLASSES)
+        ):
+            error.message = (
+                f"the warehouse reported an error (SQLSTATE {error.sqlstate}); its text is "
+                "withheld because the statement reads protected columns"
+            )
+            error.detail = None
+            error.hint = "Check the statement's casts and functions on masked or restricted columns."
+
     async def _fail(self, error: PgError) -> None:
         """Report a statement-level error; in the extended protocol, skip until Sync.
 
@@ -274,6 +296,7 @@ class Session:
                 with self._statement_timer():
                     tag = await self._copy(route, ())
             except PgError as error:
+                self._withhold(route, error)
                 self._audit_statement(route, started, 0, error)
                 raise
             self.stream.write(msg.command_complete(tag))
@@ -295,6 +318,7 @@ class Session:
                 finally:
                     await cursor.close()
         except PgError as error:
+            self._withhold(route, error)
             self._audit_statement(route, started, rows, error)
             raise
         self.stream.write(msg.command_complete(tag))
@@ -463,6 +487,7 @@ class Session:
                 with self._statement_timer():
                     portal.completed_tag = await self._copy(route, portal.parameters)
             except PgError as error:
+                self._withhold(route, error)
                 self._audit_statement(route, portal.started, 0, error)
                 await self._drop_portal(portal.name)
                 raise
@@ -484,6 +509,7 @@ class Session:
                 else:
                     await portal.cursor.fetch(None)
         except PgError as error:
+            self._withhold(route, error)
             self._audit_statement(route, portal.started, portal.rows_sent, error)
             await self._drop_portal(portal.name)
             raise

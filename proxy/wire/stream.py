@@ -7,7 +7,12 @@ import ssl
 import struct
 
 from proxy.errors import protocol_violation
-from proxy.wire.frontend import FrontendMessage, StartupPacket, decode_message, decode_startup_packet
+from proxy.wire.frontend import (
+    FrontendMessage,
+    StartupPacket,
+    decode_message,
+    decode_startup_packet,
+)
 from proxy.wire.protocol import MAX_STARTUP_PACKET_LENGTH, Frontend
 
 _LENGTH = struct.Struct("!i")

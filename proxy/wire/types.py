@@ -22,7 +22,13 @@ from functools import lru_cache
 
 from proxy.errors import PgError, SqlState
 from proxy.wire import type_codecs as c
-from proxy.wire.type_codecs import BinaryDecoder, Encoder, Interval, TextDecoder, resolve_timezone
+from proxy.wire.type_codecs import (
+    BinaryDecoder,
+    Encoder,
+    Interval,
+    TextDecoder,
+    resolve_timezone,
+)
 
 __all__ = [
     "Interval",
