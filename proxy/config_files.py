@@ -16,7 +16,11 @@ def format_validation_error(path: Path, error: ValidationError) -> str:
     lines = [f"{path}: invalid configuration"]
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"])
-        lines.append(f"  {where}: {item['msg']}")
+        message = item["msg"].removeprefix("Value error, ")
+        if not where and ": " in message:
+            # A check across fields names its field itself: "users.ana.default_purpose: ...".
+            where, message = message.split(": ", 1)
+        lines.append(f"  {where}: {message}")
     return "\n".join(lines)
 
 

@@ -17,8 +17,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
+    model_validator,
 )
 from scramp import ScramMechanism
 
@@ -79,6 +79,8 @@ class UserEntry(BaseModel):
     purposes: list[str] = Field(default_factory=list)
     # Used when a client declares no purpose; None: every statement must declare one.
     default_purpose: str | None = None
+    # Groups (policies/users.yaml `groups:`) whose purposes and attributes the user also has.
+    groups: list[str] = Field(default_factory=list)
 
     @field_validator("password")
     @classmethod
@@ -94,27 +96,53 @@ class UserEntry(BaseModel):
             raise ValueError("a purpose is listed twice")
         return value
 
-    @field_validator("default_purpose")
-    @classmethod
-    def _must_be_granted(cls, value: str | None, info: ValidationInfo) -> str | None:
-        """A default the user may not use would turn every purpose-less statement into a
-        rejection that only looks like a grant problem; refuse it where it is written."""
-        granted = info.data.get("purposes")
-        if value is not None and granted is not None and value not in granted:
-            raise ValueError(
-                f"default purpose {value!r} is not among the user's purposes {granted}"
-            )
-        return value
-
     @property
     def verifier(self) -> ScramVerifier | None:
         return ScramVerifier.parse(self.password) if self.password else None
 
 
-class UsersFile(BaseModel):
+class GroupEntry(BaseModel):
+    """Grants and attributes shared by every member (a team, a role)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    purposes: list[str] = Field(default_factory=list)
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class UsersFile(BaseModel):
+    """Users as written; `users` after validation holds each user's effective grants:
+    their own purposes plus their groups', attributes of groups overridden by their own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    groups: dict[str, GroupEntry] = Field(default_factory=dict)
     users: dict[str, UserEntry]
+
+    @model_validator(mode="after")
+    def _resolve_groups(self) -> UsersFile:
+        resolved = {}
+        for name, user in self.users.items():
+            unknown = [group for group in user.groups if group not in self.groups]
+            if unknown:
+                raise ValueError(f"users.{name}.groups: group {unknown[0]!r} is not declared")
+            purposes = list(user.purposes)
+            attributes: dict[str, str] = {}
+            for group in user.groups:
+                purposes += [p for p in self.groups[group].purposes if p not in purposes]
+                attributes.update(self.groups[group].attributes)
+            attributes.update(user.attributes)
+            if user.default_purpose is not None and user.default_purpose not in purposes:
+                # A default the user may not use would make every purpose-less statement a
+                # rejection that only looks like a grant problem: refuse it where it is written.
+                raise ValueError(
+                    f"users.{name}.default_purpose: {user.default_purpose!r} is not among the "
+                    f"user's purposes {purposes}"
+                )
+            resolved[name] = user.model_copy(update={"purposes": purposes,
+                                                     "attributes": attributes})
+        object.__setattr__(self, "users", resolved)
+        return self
 
 
 def load_users(path: Path) -> UsersFile:

@@ -621,3 +621,49 @@ def test_missing_catalog_directory(tmp_path: Path) -> None:
     root = deployment_root(tmp_path)
     with pytest.raises(ConfigError, match="catalog directory not found"):
         load_deployment(root / "nope", root / "policies")
+
+
+def test_group_members_get_the_group_purposes_and_attributes(tmp_path):
+    from proxy.users import load_users
+
+    path = tmp_path / "users.yaml"
+    path.write_text(
+        "groups:\n"
+        "  agents: {purposes: [support], attributes: {country: FR, team: a}}\n"
+        "users:\n"
+        "  zoe: {groups: [agents], attributes: {country: DE}, default_purpose: support}\n"
+    )
+    zoe = load_users(path).users["zoe"]
+    assert zoe.purposes == ["support"]
+    assert zoe.attributes == {"country": "DE", "team": "a"}  # the user's own value wins
+
+
+def test_unknown_group_is_a_load_error(tmp_path):
+    from proxy.config_files import ConfigError
+    from proxy.users import load_users
+
+    path = tmp_path / "users.yaml"
+    path.write_text("users:\n  zoe: {groups: [nobody]}\n")
+    with pytest.raises(ConfigError, match=r"users\.zoe\.groups: group 'nobody' is not declared"):
+        load_users(path)
+
+
+def test_any_other_label_is_denied_except_for_ingestion():
+    """SCENARIO.md's last row: a label no rule names is denied (ingestion allows everything)."""
+    from dataclasses import replace as dc_replace
+
+    from proxy.catalog.model import ColumnEntry
+    from proxy.check import check
+
+    deployment = load_deployment(REPO / "catalog", REPO / "policies")
+    catalog = deployment.catalog.with_table("shop", "passports", [
+        ColumnEntry("id", "integer", frozenset({"identifier.customer"}), primary_key=True),
+        ColumnEntry("number", "text", frozenset({"pii.government_id"})),
+    ])
+    deployment = dc_replace(deployment, catalog=catalog)
+    for user, purpose in (("ana", None), ("mark", None), ("sam", None), ("fran", "fraud")):
+        (decision,) = check(deployment, user, purpose, "SELECT number FROM shop.passports")
+        assert type(decision).__name__ == "Reject", user
+        assert "pii.government_id" in decision.message
+    (decision,) = check(deployment, "etl", None, "SELECT number FROM shop.passports")
+    assert type(decision).__name__ == "Allow"
