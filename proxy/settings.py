@@ -37,6 +37,26 @@ class DuckDBSettings(BaseModel):
     threads: int | None = None
 
 
+class PostgresSettings(BaseModel):
+    """The backing PostgreSQL warehouse and the proxy's own credentials for it.
+
+    Consumers never hold these: they authenticate to the proxy, the proxy to the warehouse.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(5432, ge=1, le=65535)
+    database: str = "acme"
+    user: str = "purpose_proxy"
+    password: SecretStr | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    sslrootcert: Path | None = None  # CA bundle for verify-ca / verify-full
+    connect_timeout: float = Field(10.0, gt=0)
+    pool_size: int = Field(20, ge=1)
+    pool_timeout: float = Field(10.0, gt=0)  # how long a session waits for a free connection
+    # The search path the catalog resolves names against; pinned on every upstream connection.
+    search_path: str = '"$user", public'
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PURPOSE_PROXY_", env_nested_delimiter="__", extra="forbid"
@@ -53,8 +73,9 @@ class Settings(BaseSettings):
     # whoever has it can hash guesses and compare them with masked values.
     mask_key: SecretStr | None = None
     state_dir: Path = Path("var")
-    backend: Literal["duckdb"] = "duckdb"
+    backend: Literal["duckdb", "postgres"] = "duckdb"
     duckdb: DuckDBSettings = DuckDBSettings()
+    postgres: PostgresSettings = PostgresSettings()
     tls: TlsSettings = TlsSettings()
     max_message_size: int = Field(64 * 1024 * 1024, ge=1024)
     max_connections: int = Field(200, ge=1)
