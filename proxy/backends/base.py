@@ -37,6 +37,17 @@ class StatementDescription:
     columns: tuple[Column, ...] | None
 
 
+@dataclass(frozen=True, slots=True)
+class WireArguments:
+    """The client's own Bind values and formats, for a warehouse that relays them unchanged
+    (PostgreSQL): parameters are not re-encoded, results come back in the formats asked."""
+
+    parameter_oids: tuple[int, ...]
+    parameter_formats: tuple[int, ...]
+    parameters: tuple[bytes | None, ...]
+    result_formats: tuple[int, ...]
+
+
 class ResultCursor(Protocol):
     """The rows of one executing statement, pulled in batches so large results stream."""
 
@@ -57,6 +68,19 @@ class ResultCursor(Protocol):
     async def close(self) -> None: ...
 
 
+class RawResultCursor(ResultCursor, Protocol):
+    """Rows relayed as the warehouse's own protocol messages, never decoded.
+
+    `fetch_raw` returns complete backend messages: at most `max_rows` DataRows, with any
+    NoticeResponse (or COPY messages) that came between them, in order.
+    """
+
+    raw: bool  # True
+    row_description: bytes | None  # the warehouse's RowDescription message, as sent
+
+    async def fetch_raw(self, max_rows: int | None) -> list[bytes]: ...
+
+
 class WarehouseSession(Protocol):
     """One client session's connection to the warehouse."""
 
@@ -67,8 +91,11 @@ class WarehouseSession(Protocol):
         """Parameter and result types of `sql` (postgres dialect, $n placeholders)."""
         ...
 
-    async def execute(self, sql: str, parameters: Sequence[object]) -> ResultCursor:
-        """Run one statement (postgres dialect) with already-decoded parameter values."""
+    async def execute(
+        self, sql: str, parameters: Sequence[object], wire: WireArguments | None = None
+    ) -> ResultCursor:
+        """Run one statement (postgres dialect) with already-decoded parameter values; `wire`
+        carries the client's raw values and formats for relaying warehouses."""
         ...
 
     def cancel(self) -> None:

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from proxy.backends.base import Column, StatementDescription, TransactionStatus
+from proxy.backends.base import Column, StatementDescription, TransactionStatus, WireArguments
 from proxy.backends.duckdb_catalog import (
     COMPAT_CATALOG,
     PG_SERVER_VERSION,
@@ -383,7 +383,9 @@ class DuckDBSession:
             self._closed = True
             self._executor.shutdown(wait=False)
 
-    async def execute(self, sql: str, parameters: Sequence[object] = ()) -> DuckDBResultCursor:
+    async def execute(
+        self, sql: str, parameters: Sequence[object] = (), wire: WireArguments | None = None
+    ) -> DuckDBResultCursor:
         await self._settle_pending()
         utility = classify_utility(sql)
         if self._status == "E" and not (utility and utility.kind in ("commit", "rollback", "rollback_to")):

@@ -49,6 +49,25 @@ class _FetchResult:
         self._move = move
         self._seen = 0
         self.binary_results = cursor.binary
+        # A relaying warehouse's cursor: its DataRow messages pass through untouched.
+        self.raw = bool(getattr(cursor.result, "raw", False)) and not move
+        self.row_description = getattr(cursor.result, "row_description", None)
+
+    @property
+    def rows_read(self) -> int:
+        return self._seen
+
+    async def fetch_raw(self, max_rows: int | None) -> list[bytes]:
+        want = self._remaining if max_rows is None else min(max_rows, self._remaining)
+        if not want:
+            return []
+        result = self._cursor.result
+        before = result.rows_read  # type: ignore[attr-defined]
+        messages = await result.fetch_raw(want)  # type: ignore[attr-defined]
+        got = result.rows_read - before  # type: ignore[attr-defined]
+        self._remaining = 0 if got < want else self._remaining - got
+        self._seen += got
+        return messages
 
     @property
     def columns(self) -> tuple[Column, ...] | None:
@@ -181,9 +200,12 @@ class ProxyCommands:
         if node.portalname in self.cursors:
             raise PgError(SqlState.DUPLICATE_CURSOR,
                           f'cursor "{node.portalname}" already exists')
-        result = await self.warehouse.execute(sql, parameters)
+        binary = bool(options & CURSOR_OPT_BINARY)
+        # A relaying warehouse sends the cursor's rows in the format the cursor promises.
+        wire = WireArguments((), (), (), (1,)) if binary else None
+        result = await self.warehouse.execute(sql, parameters, wire)
         self.cursors[node.portalname] = SqlCursor(
-            node.portalname, result, bool(options & CURSOR_OPT_BINARY), hold, withhold
+            node.portalname, result, binary, hold, withhold
         )
         return LocalResult("DECLARE CURSOR")
 

@@ -21,6 +21,7 @@ from proxy.backends.base import (
     ResultCursor,
     StatementDescription,
     WarehouseSession,
+    WireArguments,
 )
 from proxy.context import SessionContext
 from proxy.errors import PgError, SqlState, protocol_violation
@@ -85,6 +86,7 @@ class Portal:
     parameters: tuple[object, ...]
     formats: tuple[int, ...]
     columns: tuple[Column, ...] | None
+    wire: WireArguments | None = None  # the client's raw values, for relaying warehouses
     cursor: ResultCursor | None = None
     completed_tag: str | None = None
     rows_sent: int = 0
@@ -149,7 +151,9 @@ class Session:
         if portal is None or portal.statement.route is None:
             return None
         if portal.cursor is None:
-            portal.cursor = await self._start(portal.statement.route, portal.parameters)
+            portal.cursor = await self._start(
+                portal.statement.route, portal.parameters, portal.wire
+            )
         return portal.cursor
 
     def _forget_statement(self, name: str | None) -> None:
@@ -309,7 +313,10 @@ class Session:
                     if cursor.columns is not None:
                         binary = getattr(cursor, "binary_results", False)
                         formats = (1 if binary else 0,) * len(cursor.columns)
-                        self.stream.write(msg.row_description(cursor.columns, formats))
+                        relayed = getattr(cursor, "row_description", None)
+                        self.stream.write(
+                            relayed or msg.row_description(cursor.columns, formats)
+                        )
                         encoder = RowEncoder(cursor.columns, formats, self.context.settings.timezone)
                         rows = await self._send_rows(cursor, encoder, None)
                     else:
@@ -327,25 +334,38 @@ class Session:
             self.gate.completed(route)
 
     async def _send_rows(self, cursor: ResultCursor, encoder: RowEncoder, limit: int | None) -> int:
-        """Stream rows in batches, waiting for the client to keep up (bounded memory)."""
+        """Stream rows in batches, waiting for the client to keep up (bounded memory).
+
+        A relaying warehouse's rows are its own DataRow messages, passed on byte for byte.
+        """
+        raw = getattr(cursor, "raw", False)
         sent = 0
         while limit is None or sent < limit:
             want = self.batch_rows if limit is None else min(self.batch_rows, limit - sent)
-            rows = await cursor.fetch(want)
-            if rows:
-                self.stream.write(encoder.encode_many(rows))
-                sent += len(rows)
-                await self.stream.flush()
-            if len(rows) < want:
+            if raw:
+                before = cursor.rows_read  # type: ignore[attr-defined]
+                messages = await cursor.fetch_raw(want)  # type: ignore[attr-defined]
+                self.stream.write(b"".join(messages))
+                got = cursor.rows_read - before  # type: ignore[attr-defined]
+            else:
+                rows = await cursor.fetch(want)
+                if rows:
+                    self.stream.write(encoder.encode_many(rows))
+                got = len(rows)
+            sent += got
+            await self.stream.flush()
+            if got < want:
                 break
         return sent
 
     # --- statement execution (shared) --------------------------------------------------------
 
-    async def _start(self, route: Route, parameters: Sequence[object]) -> ResultCursor:
+    async def _start(
+        self, route: Route, parameters: Sequence[object], wire: WireArguments | None = None
+    ) -> ResultCursor:
         if isinstance(route, ProxyCommand):
             return await self.commands.run(route, parameters)
-        cursor = await self.warehouse.execute(route.sql, parameters)
+        cursor = await self.warehouse.execute(route.sql, parameters, wire)
         if route.statement.kind == TRANSACTION_CONTROL and self.warehouse.transaction_status == "I":
             await self.commands.transaction_ended(committed=cursor.command_tag() == "COMMIT")
         return cursor
@@ -442,8 +462,9 @@ class Session:
         output_formats = result_formats(message.result_formats, len(columns or ()))
         if message.portal == "" and "" in self.portals:
             await self._drop_portal("")
+        wire = WireArguments(oids, formats, message.parameters, output_formats)
         self.portals[message.portal] = Portal(
-            message.portal, prepared, parameters, output_formats, columns
+            message.portal, prepared, parameters, output_formats, columns, wire
         )
         self.stream.write(msg.BIND_COMPLETE)
 
@@ -498,7 +519,7 @@ class Session:
         try:
             with self._statement_timer():
                 if portal.cursor is None:
-                    portal.cursor = await self._start(route, portal.parameters)
+                    portal.cursor = await self._start(route, portal.parameters, portal.wire)
                 sent = 0
                 if portal.cursor.columns is not None:
                     encoder = RowEncoder(

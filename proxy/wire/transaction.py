@@ -15,6 +15,7 @@ from proxy.backends.base import (
     StatementDescription,
     TransactionStatus,
     WarehouseSession,
+    WireArguments,
 )
 from proxy.backends.local import LocalResult
 from proxy.errors import PgError, SqlState
@@ -45,9 +46,11 @@ class AbortableSession:
         if self.inner.transaction_status != "I":
             self._failed = True
 
-    async def execute(self, sql: str, parameters: Sequence[object]) -> ResultCursor:
+    async def execute(
+        self, sql: str, parameters: Sequence[object], wire: WireArguments | None = None
+    ) -> ResultCursor:
         if not self._failed:
-            return await self.inner.execute(sql, parameters)
+            return await self.inner.execute(sql, parameters, wire)
         words = sql.split(None, 2)
         verb = words[0].upper() if words else ""
         if verb not in _ENDS_TRANSACTION:
