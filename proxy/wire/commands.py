@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pglast import ast
 from pglast.enums import FetchDirection
 
-from proxy.backends.base import Column, ResultCursor, WarehouseSession
+from proxy.backends.base import Column, ResultCursor, WarehouseSession, WireArguments
 from proxy.backends.local import LocalResult
 from proxy.context import SessionContext
 from proxy.errors import PgError, SqlState
