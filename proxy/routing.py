@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from proxy.context import SessionContext
+from proxy.errors import PgError
 from proxy.policy.decision import Effect
 from proxy.sql.statements import Statement
 
@@ -51,3 +52,22 @@ class Gate(Protocol):
     def completed(self, route: Forward) -> None:
         """The statement of `route` succeeded (records tables it created)."""
         ...
+
+
+# Error classes whose texts never carry data values: cancel, transaction state, connection.
+KEPT_ERROR_CLASSES = ("57", "25", "08", "40", "53")
+
+
+def withhold_error_text(route: Route, error: PgError) -> None:
+    """Replace a warehouse error's text when it could quote a protected value."""
+    if (
+        isinstance(route, Forward)
+        and route.withhold_error_text
+        and not error.sqlstate.startswith(KEPT_ERROR_CLASSES)
+    ):
+        error.message = (
+            f"the warehouse reported an error (SQLSTATE {error.sqlstate}); its text is "
+            "withheld because the statement reads protected columns"
+        )
+        error.detail = None
+        error.hint = "Check the statement's casts and functions on masked or restricted columns."

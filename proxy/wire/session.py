@@ -7,17 +7,15 @@ warehouse's. Errors become ErrorResponse in exactly one place, `_fail`.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from enum import Enum, auto
 
 import structlog
 
-from proxy.audit import AuditLog, fingerprint
+from proxy.audit import AuditLog
 from proxy.backends.base import (
-    Column,
     ResultCursor,
     StatementDescription,
     WarehouseSession,
@@ -26,7 +24,7 @@ from proxy.backends.base import (
 from proxy.context import SessionContext
 from proxy.errors import PgError, SqlState, protocol_violation
 from proxy.policy.decision import CopyIn, CopyOut
-from proxy.routing import Forward, Gate, ProxyCommand, Route
+from proxy.routing import Forward, Gate, ProxyCommand, Route, withhold_error_text
 from proxy.session_settings import purpose_set_by
 from proxy.sql.statements import Statement, split_statements
 from proxy.wire import backend as msg
@@ -50,17 +48,18 @@ from proxy.wire.frontend import (
     Terminate,
     Unsupported,
 )
+from proxy.wire.portals import Portal, PreparedStatement, missing
 from proxy.wire.protocol import Frontend
 from proxy.wire.results import RowEncoder, parameter_formats, result_formats
+from proxy.wire.statement_audit import StatementAudit
 from proxy.wire.stream import MessageStream
+from proxy.wire.timeout import StatementTimer
 from proxy.wire.transaction import AbortableSession
 from proxy.wire.types import decode_binary, decode_text
 
 log = structlog.get_logger(__name__)
 
 TRANSACTION_CONTROL = "TransactionStmt"
-# Error classes whose texts never carry data values: cancel, transaction state, connection.
-KEPT_ERROR_CLASSES = ("57", "25", "08", "40", "53")
 
 
 class SessionState(Enum):
@@ -69,36 +68,6 @@ class SessionState(Enum):
     EXTENDED_FAILED = auto()  # an error happened in the batch: discard messages until Sync
     COPY_IN = auto()  # receiving CopyData for COPY ... FROM STDIN
     CLOSED = auto()
-
-
-@dataclass
-class PreparedStatement:
-    name: str
-    route: Route | None  # None: the empty query
-    parameter_oids: tuple[int, ...]
-    description: StatementDescription | None = None
-
-
-@dataclass
-class Portal:
-    name: str
-    statement: PreparedStatement
-    parameters: tuple[object, ...]
-    formats: tuple[int, ...]
-    columns: tuple[Column, ...] | None
-    wire: WireArguments | None = None  # the client's raw values, for relaying warehouses
-    cursor: ResultCursor | None = None
-    completed_tag: str | None = None
-    rows_sent: int = 0
-    started: float = field(default_factory=time.monotonic)
-
-
-def _missing(kind: str, name: str) -> PgError:
-    if kind == "S":
-        return PgError(
-            SqlState.INVALID_SQL_STATEMENT_NAME, f'prepared statement "{name}" does not exist'
-        )
-    return PgError(SqlState.INVALID_CURSOR_NAME, f'portal "{name}" does not exist')
 
 
 class Session:
@@ -117,7 +86,7 @@ class Session:
         self.context = context
         self.warehouse = AbortableSession(warehouse)
         self.gate = gate
-        self.audit = audit
+        self.statement_audit = StatementAudit(audit, context)
         self.batch_rows = batch_rows
         self.state = SessionState.IDLE
         self.statements: dict[str, PreparedStatement] = {}
@@ -161,7 +130,7 @@ class Session:
         if name is None:
             self.statements.clear()
         elif self.statements.pop(name, None) is None:
-            raise _missing("S", name)
+            raise missing("S", name)
 
     async def _dispatch(self, message: FrontendMessage) -> None:
         if isinstance(message, Terminate):
@@ -187,21 +156,6 @@ class Session:
                 " outside of its protocol phase"
             )
 
-    @staticmethod
-    def _withhold(route: Route, error: PgError) -> None:
-        """Replace a warehouse error's text when it could quote a protected value."""
-        if (
-            isinstance(route, Forward)
-            and route.withhold_error_text
-            and not error.sqlstate.startswith(KEPT_ERROR_CLASSES)
-        ):
-            error.message = (
-                f"the warehouse reported an error (SQLSTATE {error.sqlstate}); its text is "
-                "withheld because the statement reads protected columns"
-            )
-            error.detail = None
-            error.hint = "Check the statement's casts and functions on masked or restricted columns."
-
     async def _fail(self, error: PgError) -> None:
         """Report a statement-level error; in the extended protocol, skip until Sync.
 
@@ -226,7 +180,7 @@ class Session:
             statements = split_statements(sql)
             routes = self._route_all(statements)
         except PgError as error:
-            self._audit_rejection(sql, error)
+            self.statement_audit.rejected(sql, error)
             await self._fail(error)
             await self._ready()
             return
@@ -300,11 +254,11 @@ class Session:
                 with self._statement_timer():
                     tag = await self._copy(route, ())
             except PgError as error:
-                self._withhold(route, error)
-                self._audit_statement(route, started, 0, error)
+                withhold_error_text(route, error)
+                self.statement_audit.executed(route, started, 0, error)
                 raise
             self.stream.write(msg.command_complete(tag))
-            self._audit_statement(route, started, int(tag.split()[1]), None)
+            self.statement_audit.executed(route, started, int(tag.split()[1]), None)
             return
         try:
             with self._statement_timer():
@@ -325,11 +279,11 @@ class Session:
                 finally:
                     await cursor.close()
         except PgError as error:
-            self._withhold(route, error)
-            self._audit_statement(route, started, rows, error)
+            withhold_error_text(route, error)
+            self.statement_audit.executed(route, started, rows, error)
             raise
         self.stream.write(msg.command_complete(tag))
-        self._audit_statement(route, started, rows, None)
+        self.statement_audit.executed(route, started, rows, None)
         if isinstance(route, Forward):
             self.gate.completed(route)
 
@@ -370,8 +324,8 @@ class Session:
             await self.commands.transaction_ended(committed=cursor.command_tag() == "COMMIT")
         return cursor
 
-    def _statement_timer(self) -> _StatementTimer:
-        return _StatementTimer(self)
+    def _statement_timer(self) -> StatementTimer:
+        return StatementTimer(self.context.settings, self.warehouse.cancel)
 
     def cancel(self) -> None:
         """CancelRequest from another connection: interrupt whatever runs now."""
@@ -414,7 +368,7 @@ class Session:
                 )
             route = self.gate(statements[0], self.context) if statements else None
         except PgError as error:
-            self._audit_rejection(message.sql, error)
+            self.statement_audit.rejected(message.sql, error)
             raise
         self.statements[message.statement] = PreparedStatement(
             message.statement, route, message.parameter_oids
@@ -440,7 +394,7 @@ class Session:
     async def _bind(self, message: Bind) -> None:
         prepared = self.statements.get(message.statement)
         if prepared is None:
-            raise _missing("S", message.statement)
+            raise missing("S", message.statement)
         if message.portal and message.portal in self.portals:
             raise PgError(SqlState.DUPLICATE_CURSOR, f'cursor "{message.portal}" already exists')
         description = await self._statement_description(prepared)
@@ -472,7 +426,7 @@ class Session:
         if message.kind == "S":
             prepared = self.statements.get(message.name)
             if prepared is None:
-                raise _missing("S", message.name)
+                raise missing("S", message.name)
             description = await self._statement_description(prepared)
             self.stream.write(msg.parameter_description(description.parameter_oids))
             columns = description.columns
@@ -486,7 +440,7 @@ class Session:
                 columns = sql_cursor.columns
                 formats = (1 if sql_cursor.binary else 0,) * len(columns or ())
             else:
-                raise _missing("P", message.name)
+                raise missing("P", message.name)
         if columns is None:
             self.stream.write(msg.NO_DATA)
         else:
@@ -495,7 +449,7 @@ class Session:
     async def _execute(self, message: Execute) -> None:
         portal = self.portals.get(message.portal)
         if portal is None:
-            raise _missing("P", message.portal)
+            raise missing("P", message.portal)
         route = portal.statement.route
         if route is None:
             self.stream.write(msg.EMPTY_QUERY_RESPONSE)
@@ -508,12 +462,12 @@ class Session:
                 with self._statement_timer():
                     portal.completed_tag = await self._copy(route, portal.parameters)
             except PgError as error:
-                self._withhold(route, error)
-                self._audit_statement(route, portal.started, 0, error)
+                withhold_error_text(route, error)
+                self.statement_audit.executed(route, portal.started, 0, error)
                 await self._drop_portal(portal.name)
                 raise
             self.stream.write(msg.command_complete(portal.completed_tag))
-            self._audit_statement(route, portal.started, 0, None)
+            self.statement_audit.executed(route, portal.started, 0, None)
             return
         limit = message.max_rows if message.max_rows > 0 else None
         try:
@@ -530,8 +484,8 @@ class Session:
                 else:
                     await portal.cursor.fetch(None)
         except PgError as error:
-            self._withhold(route, error)
-            self._audit_statement(route, portal.started, portal.rows_sent, error)
+            withhold_error_text(route, error)
+            self.statement_audit.executed(route, portal.started, portal.rows_sent, error)
             await self._drop_portal(portal.name)
             raise
         if limit is not None and sent == limit:
@@ -540,7 +494,7 @@ class Session:
         portal.completed_tag = portal.cursor.command_tag()
         await portal.cursor.close()
         self.stream.write(msg.command_complete(portal.completed_tag))
-        self._audit_statement(route, portal.started, portal.rows_sent, None)
+        self.statement_audit.executed(route, portal.started, portal.rows_sent, None)
         if isinstance(route, Forward):
             self.gate.completed(route)
 
@@ -567,65 +521,3 @@ class Session:
         if self.warehouse.transaction_status == "I":
             await self._close_portals(all_portals=True)
         await self._ready()
-
-    # --- audit -------------------------------------------------------------------------------
-
-    def _audit_statement(
-        self, route: Route, started: float, rows: int, error: PgError | None
-    ) -> None:
-        self.audit.event(
-            "statement",
-            user=self.context.user,
-            database=self.context.database,
-            application_name=self.context.application_name,
-            session=self.context.process_id,
-            statement=route.statement.text,
-            fingerprint=fingerprint(route.statement.text),
-            forwarded=route.sql if isinstance(route, Forward) else None,
-            duration_ms=round((time.monotonic() - started) * 1000, 3),
-            rows=rows,
-            outcome="error" if error else "ok",
-            sqlstate=error.sqlstate if error else "00000",
-            error=error.message if error else None,
-        )
-
-    def _audit_rejection(self, sql: str, error: PgError) -> None:
-        self.audit.event(
-            "statement",
-            user=self.context.user,
-            database=self.context.database,
-            application_name=self.context.application_name,
-            session=self.context.process_id,
-            statement=sql,
-            fingerprint=fingerprint(sql),
-            duration_ms=0.0,
-            rows=0,
-            outcome="rejected",
-            sqlstate=error.sqlstate,
-            error=error.message,
-        )
-
-
-class _StatementTimer:
-    """statement_timeout: cancel the warehouse statement when it runs too long."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._handle: asyncio.TimerHandle | None = None
-        self._fired = False
-
-    def _fire(self) -> None:
-        self._fired = True
-        self._session.warehouse.cancel()
-
-    def __enter__(self) -> _StatementTimer:
-        timeout_ms = self._session.context.settings.statement_timeout_ms
-        if timeout_ms > 0:
-            self._handle = asyncio.get_running_loop().call_later(timeout_ms / 1000, self._fire)
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        if self._fired and isinstance(exc, PgError) and exc.sqlstate == SqlState.QUERY_CANCELED:
-            exc.message = "canceling statement due to statement timeout"
