@@ -441,3 +441,10 @@ def test_settings_and_statements_outside_the_allow_list_are_refused(proxy, sql, 
 def test_safe_settings_are_accepted(proxy, sql):
     with connect(proxy, "ana") as conn:
         conn.execute(sql)
+
+
+def test_the_mask_key_never_reaches_the_audit_log(proxy):
+    rows(proxy, "ana", "SELECT email FROM shop.customers WHERE id = 1")
+    key = (proxy.audit_file.parent / "state" / "mask.key").read_text().strip()
+    assert len(key) >= 32
+    assert key not in proxy.audit_file.read_text()
