@@ -99,11 +99,9 @@ def rewrite_query(
     policies = deployment.policies
     rewrites: list[str] = []
     table_policies = []
-    # `*` and whole-row references are expanded by the warehouse, which may hold columns the
-    # catalog does not (unannotated): wrapping every table limits them to annotated columns.
-    whole_rows = any(True for _ in analysis.qualified.find_all(exp.TableColumn)) or any(
-        True for _ in analysis.query.find_all(exp.Star)
-    )
+    # Every table is wrapped, masked or not: the warehouse may hold columns the catalog does
+    # not (unannotated), and `*`, whole-row references and alias column lists (`t AS x(a, b)`,
+    # renamed by position) must see exactly the annotated columns, in catalog order.
     for schema, name in sorted(lineage.tables):
         table = deployment.catalog.table(schema, name)
         assert table is not None
@@ -131,8 +129,7 @@ def rewrite_query(
                     report=report,
                 ) from None
             rewrites.append(f"row filter {schema}.{name}: {row_filter}")
-        if any(v is not None for v in columns.values()) or row_filter is not None or whole_rows:
-            table_policies.append(TablePolicy(table, columns, row_filter))
+        table_policies.append(TablePolicy(table, columns, row_filter))
     guarded = dict(judgement.group_guards)
     report = replace(report, rewrites=tuple(rewrites))
     if not table_policies and not guarded:
