@@ -11,6 +11,7 @@ import structlog
 from proxy.audit import AuditLog
 from proxy.backends.base import Warehouse
 from proxy.deployment import DeploymentHolder, mask_key
+from proxy.errors import PgError
 from proxy.policy.gate import PolicyGate
 from proxy.settings import Settings
 from proxy.wire.server import ProxyServer, ServerConfig
@@ -20,6 +21,12 @@ log = structlog.get_logger(__name__)
 
 
 async def open_warehouse(settings: Settings) -> Warehouse:
+    if settings.backend == "postgres":
+        from proxy.backends.postgres import PostgresWarehouse
+
+        warehouse = PostgresWarehouse(settings.postgres)
+        await warehouse.start()
+        return warehouse
     from proxy.backends.duckdb import DuckDBWarehouse
 
     settings.duckdb.path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,8 +41,12 @@ async def ensure_schemas(warehouse: Warehouse, database: str, schemas: set[str])
     try:
         for schema in sorted(schemas):
             quoted = '"' + schema.replace('"', '""') + '"'
-            cursor = await session.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}", ())
-            await cursor.fetch(None)
+            try:
+                cursor = await session.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}", ())
+                await cursor.fetch(None)
+            except PgError as error:  # e.g. the warehouse role may not create schemas
+                log.warning("schema not created; writes into it will fail", schema=schema,
+                            error=error.message)
     finally:
         await session.close()
 

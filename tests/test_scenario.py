@@ -20,6 +20,14 @@ from tests.support.proxy_process import ProxyProcess
 
 pytestmark = pytest.mark.timeout(60)
 
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def proxy(request, proxy):
+    """Every cell of the scenario, on both warehouses: the outcomes must be identical."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_proxy")
+    return proxy
+
 HASH = re.compile(r"^[0-9a-f]{64}$")
 CUSTOMERS = {row["id"]: row for row in table("customers")}
 DE_IDS = {i for i, c in CUSTOMERS.items() if c["country"] == "DE"}

@@ -7,7 +7,7 @@ never sees COPY syntax and the proxy never reads files.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from proxy.backends.base import ResultCursor, WarehouseSession
 from proxy.errors import PgError, SqlState, protocol_violation
@@ -132,3 +132,38 @@ async def _insert(
     cursor = await warehouse.execute(sql, [value for row in rows for value in row])
     await cursor.fetch(None)
     await cursor.close()
+
+
+def options_sql(options: Mapping[str, object]) -> str:
+    """The COPY statement's WITH clause for a warehouse that runs COPY itself."""
+    parts = []
+    for name, value in options.items():
+        if isinstance(value, bool):
+            parts.append(f"{name.upper()} {'true' if value else 'false'}")
+        elif name.lower() == "format":
+            parts.append(f"FORMAT {str(value).lower()}")
+        else:
+            parts.append(f"{name.upper()} '" + str(value).replace("'", "''") + "'")
+    return f" WITH ({', '.join(parts)})" if parts else ""
+
+
+def quoted_name(*parts: str) -> str:
+    return ".".join(_quoted(part) for part in parts)
+
+
+async def client_copy_data(stream: MessageStream, column_count: int) -> AsyncIterator[bytes]:
+    """CopyInResponse to the client, then its CopyData payloads as they come."""
+    stream.write(msg.copy_response(Backend.COPY_IN_RESPONSE, False, column_count))
+    await stream.flush()
+    while True:
+        message = await stream.read_message()
+        if isinstance(message, CopyData):
+            yield message.payload
+        elif isinstance(message, CopyDone):
+            return
+        elif isinstance(message, CopyFail):
+            raise PgError(SqlState.QUERY_CANCELED, f"COPY from stdin failed: {message.message}")
+        elif isinstance(message, Flush | Sync):
+            continue
+        else:
+            raise protocol_violation("unexpected message type during COPY from stdin")

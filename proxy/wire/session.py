@@ -29,7 +29,13 @@ from proxy.session_settings import purpose_set_by
 from proxy.sql.statements import Statement, split_statements
 from proxy.wire import backend as msg
 from proxy.wire.commands import ProxyCommands
-from proxy.wire.copy import copy_in, copy_out
+from proxy.wire.copy import (
+    client_copy_data,
+    copy_in,
+    copy_out,
+    options_sql,
+    quoted_name,
+)
 from proxy.wire.copy_format import CopyOptions
 from proxy.wire.frontend import (
     Bind,
@@ -231,13 +237,29 @@ class Session:
         effect = route.effect
         assert isinstance(effect, CopyOut | CopyIn)
         options = CopyOptions.from_statement(effect.options)
+        relay = self.warehouse.inner if getattr(self.warehouse.inner, "relays_copy", False) else None
         if isinstance(effect, CopyIn):
             previous, self.state = self.state, SessionState.COPY_IN
             try:
+                if relay is not None:  # the client's CopyData goes to the warehouse as sent
+                    sql = (f"COPY {quoted_name(effect.schema, effect.table)} "
+                           f"({', '.join(quoted_name(c) for c in effect.columns)}) FROM STDIN"
+                           f"{options_sql(effect.options)}")
+                    return await relay.copy_in(
+                        sql, client_copy_data(self.stream, len(effect.columns))
+                    )
                 rows = await copy_in(self.stream, self.warehouse, effect, options)
             finally:
                 self.state = previous
             return f"COPY {rows}"
+        if relay is not None:  # the warehouse runs COPY; its messages are relayed as sent
+            cursor = await relay.copy_out(
+                f"COPY ({route.sql}) TO STDOUT{options_sql(effect.options)}"
+            )
+            while not cursor.exhausted:
+                self.stream.write(b"".join(await cursor.fetch_raw(None)))
+                await self.stream.flush()
+            return cursor.command_tag()
         cursor = await self._start(route, parameters)
         try:
             rows = await copy_out(self.stream, cursor, options, self.context.settings.timezone,
@@ -273,6 +295,8 @@ class Session:
                         )
                         encoder = RowEncoder(cursor.columns, formats, self.context.settings.timezone)
                         rows = await self._send_rows(cursor, encoder, None)
+                    elif getattr(cursor, "raw", False):  # notices of the warehouse, relayed
+                        self.stream.write(b"".join(await cursor.fetch_raw(None)))
                     else:
                         await cursor.fetch(None)
                     tag = cursor.command_tag()
@@ -481,6 +505,8 @@ class Session:
                     )
                     sent = await self._send_rows(portal.cursor, encoder, limit)
                     portal.rows_sent += sent
+                elif getattr(portal.cursor, "raw", False):
+                    self.stream.write(b"".join(await portal.cursor.fetch_raw(None)))
                 else:
                     await portal.cursor.fetch(None)
         except PgError as error:
