@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
+import sys
 
 import structlog
 
@@ -54,6 +56,7 @@ async def ensure_schemas(warehouse: Warehouse, database: str, schemas: set[str])
 async def build_server(settings: Settings) -> tuple[ProxyServer, DeploymentHolder]:
     deployment = DeploymentHolder(settings)
     warehouse = await open_warehouse(settings)
+    await deployment.check_warehouse()
     catalog = deployment().catalog
     await ensure_schemas(
         warehouse, settings.database, set(catalog.schemas) - {t.schema for t in catalog}
@@ -79,12 +82,18 @@ async def serve(settings: Settings) -> None:
     print(f"purpose-proxy listening on {host}:{port} (database {settings.database})", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     with contextlib.suppress(NotImplementedError):
         # SIGHUP re-reads catalog/, policies/ and users; a broken file keeps the last good one.
-        loop.add_signal_handler(signal.SIGHUP, deployment.reload)
+        def reload() -> None:
+            task = loop.create_task(deployment.reload_with_warehouse())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, reload)
     serving = asyncio.create_task(server.serve_forever())
     await stop.wait()
     serving.cancel()
@@ -93,7 +102,24 @@ async def serve(settings: Settings) -> None:
     server.audit.close()
 
 
+def configure_logging(settings: Settings) -> None:
+    """Operational logs go to stderr, at the configured level (audit events have their sink)."""
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelName(settings.log_level.upper())
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
 def run(settings: Settings) -> None:
+    configure_logging(settings)
     try:
         import uvloop
 

@@ -16,6 +16,7 @@ import yaml
 from proxy.catalog.load import read_catalog_file
 from proxy.catalog.model import ColumnEntry, TableEntry
 from proxy.config_files import ConfigError
+from proxy.errors import PgError
 from proxy.policy import load_deployment
 from proxy.policy.model import Deployment
 from proxy.settings import Settings
@@ -51,6 +52,36 @@ class DeploymentHolder:
 
     def __call__(self) -> Deployment:
         return self._current
+
+    async def check_warehouse(self) -> None:
+        """PostgreSQL warehouse: compare the catalog with the live warehouse and take the
+        labels teams wrote in column COMMENTs (see proxy/catalog/comments.py).
+
+        Findings (unannotated or vanished tables and columns, type drift) are logged; the
+        unannotated stay unreadable. An unreachable warehouse keeps the catalog as it is.
+        """
+        if self._settings.backend != "postgres":
+            return
+        from proxy.catalog.introspect import introspect, log_report, merge_comment_annotations
+
+        deployment = self._current
+        try:
+            report = await introspect(self._settings, deployment.catalog)
+        except (OSError, TimeoutError, PgError) as exc:
+            log.error("warehouse introspection failed; catalog used as written", error=str(exc))
+            return
+        except Exception as exc:  # asyncpg's own errors (auth, missing database)
+            log.error("warehouse introspection failed; catalog used as written", error=str(exc))
+            return
+        log_report(report)
+        self._current = replace(
+            deployment, catalog=merge_comment_annotations(deployment.catalog, report)
+        )
+
+    async def reload_with_warehouse(self) -> None:
+        """SIGHUP: re-read the files, then re-check the warehouse."""
+        if self.reload():
+            await self.check_warehouse()
 
     def reload(self) -> bool:
         try:
