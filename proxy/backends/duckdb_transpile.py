@@ -453,7 +453,7 @@ def _literal_text(node: exp.Expression) -> str | None:
 
 
 def _bytea_literal(text: str) -> exp.Expression:
-    from proxy.wire.type_codecs import parse_bytea
+    from proxy.wire.codecs.scalars import parse_bytea
 
     return exp.Anonymous(this="unhex", expressions=[exp.Literal.string(parse_bytea(text).hex())])
 
