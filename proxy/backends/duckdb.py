@@ -27,7 +27,12 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from proxy.backends.base import Column, StatementDescription, TransactionStatus, WireArguments
+from proxy.backends.base import (
+    Column,
+    StatementDescription,
+    TransactionStatus,
+    WireArguments,
+)
 from proxy.backends.duckdb_catalog import (
     COMPAT_CATALOG,
     PG_SERVER_VERSION,
