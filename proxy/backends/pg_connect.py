@@ -602,6 +602,10 @@ async def _attempt(
     return conn
 
 
+class Refused(PgError):
+    """The warehouse answered the proxy's startup with an error (see `_refusal`)."""
+
+
 def _refusal(settings: PostgresSettings, refused: _Refused) -> PgError:
     """The warehouse's startup error, said from the proxy's side.
 
@@ -631,7 +635,20 @@ def _refusal(settings: PostgresSettings, refused: _Refused) -> PgError:
     sqlstate = upstream.sqlstate if upstream.sqlstate[:2] in ("53", "57") else (
         SqlState.CONNECTION_FAILURE
     )
-    return PgError(sqlstate, message, detail=upstream.message, hint=hint)
+    return Refused(sqlstate, message, detail=upstream.message, hint=hint)
+
+
+def retryable(error: PgError) -> bool:
+    """Whether a failed `connect()` may succeed if tried again later.
+
+    Unreachable (refused, reset, timed out, TLS handshake cut) and the warehouse's transient
+    refusals (53xxx too many connections, 57xxx starting up or shutting down) may pass. A
+    refusal of the proxy's connection itself (`Refused`: credentials, pg_hba.conf, unknown
+    database) and an unusable database (0A000) will not.
+    """
+    if error.sqlstate[:2] in ("53", "57"):
+        return True
+    return error.sqlstate == SqlState.CONNECTION_FAILURE and not isinstance(error, Refused)
 
 
 async def connect(

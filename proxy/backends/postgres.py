@@ -24,7 +24,12 @@ from proxy.backends.base import (
     WireArguments,
 )
 from proxy.backends.local import LocalResult
-from proxy.backends.pg_connect import UpstreamConnection, connect, connection_lost
+from proxy.backends.pg_connect import (
+    UpstreamConnection,
+    connect,
+    connection_lost,
+    retryable,
+)
 from proxy.backends.pg_pool import ConnectionPool
 from proxy.errors import PgError, SqlState
 from proxy.settings import PostgresSettings
@@ -136,9 +141,13 @@ class RelayCursor:
         return self._tag
 
     async def close(self) -> None:
+        """Discard the rest of the reply: the connection must reach ReadyForQuery, but the
+        rows nobody will read are dropped as they arrive, never collected (a cursor closed
+        early on a 100 MB result must not cost 100 MB)."""
         self._buffer.clear()
-        await self.read_rest()  # the connection must reach ReadyForQuery
-        self._buffer.clear()
+        while not self._complete and not self._session.connection.broken:
+            await self._read_one()
+            self._buffer.clear()
 
 
 class PostgresSession:
@@ -162,6 +171,10 @@ class PostgresSession:
     def transaction_status(self) -> TransactionStatus:
         if self._lost_transaction:
             return "E"
+        if self.connection.broken or self.connection.closed:
+            # Its transaction went with it (and the client acknowledged that with ROLLBACK):
+            # the next statement runs on a new connection, outside any transaction.
+            return "I"
         return self.connection.transaction_status  # type: ignore[return-value]
 
     def set_parameters(self, values: Mapping[str, str]) -> None:
@@ -389,12 +402,19 @@ class PostgresWarehouse:
         self.server_version = "16.0"
 
     async def start(self, attempts: int = 5, delay: float = 1.0) -> None:
-        """Check the warehouse answers before serving; retry a few times, then fail clearly."""
+        """Check the warehouse answers before serving; retry a few times, then fail clearly.
+
+        Only what may pass is retried (unreachable, starting up, too many connections); a
+        refusal (credentials, pg_hba.conf, TLS required) or an unusable database fails at once.
+        """
         for attempt in range(1, attempts + 1):
             try:
                 probe = await connect(self.settings)
             except PgError as error:
-                if attempt == attempts:
+                if attempt == attempts or not retryable(error):
+                    log.error("the warehouse cannot be used; the proxy does not start",
+                              error=error.message, detail=error.detail, hint=error.hint,
+                              attempts=attempt)
                     raise
                 log.warning("warehouse not reachable yet; retrying", attempt=attempt,
                             error=error.message)
