@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from proxy.config_files import ConfigError, format_validation_error
+from proxy.errors import PgError
 from proxy.settings import load_settings
 
 
@@ -37,6 +38,12 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     except OSError as exc:
         print(f"purpose-proxy: cannot start: {exc}", file=sys.stderr)
+        return 1
+    except PgError as exc:  # the warehouse refused or could not be reached
+        lines = [f"purpose-proxy: cannot start: {exc.message}"]
+        lines += [f"  DETAIL: {exc.detail}"] if exc.detail else []
+        lines += [f"  HINT: {exc.hint}"] if exc.hint else []
+        print("\n".join(lines), file=sys.stderr)
         return 1
     return 0
 

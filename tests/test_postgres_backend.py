@@ -763,10 +763,6 @@ def test_bare_statistics_names_are_refused(proxy, sql):
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
-@pytest.mark.xfail(strict=True, reason="bare pg_stats / pg_stat_activity / pg_statistic are "
-                   "refused as unknown relations (42P01), not as forbidden ones (42501): "
-                   "proxy/sql/resolve.py only treats a bare name as pg_catalog's when it is in "
-                   "PG_CATALOG_RELATIONS")
 def test_bare_statistics_names_are_refused_as_forbidden(proxy):
     with connect(proxy, "ana") as conn, pytest.raises(errors.InsufficientPrivilege):
         conn.execute("SELECT * FROM pg_stats")

@@ -83,7 +83,8 @@ def metadata_relation(table: exp.Table) -> bool:
     """A system catalog relation: pg_catalog.x, information_schema.x, or a known bare pg_x."""
     if table.db:
         return table.db in METADATA_SCHEMAS
-    return table.name in PG_CATALOG_RELATIONS
+    # pg_catalog is searched first: a bare name of one of its relations means that relation.
+    return table.name in PG_CATALOG_RELATIONS or table.name in FORBIDDEN_METADATA
 
 
 def reads_catalog_data(expression: exp.Expression) -> bool:
