@@ -41,6 +41,7 @@ log = structlog.get_logger(__name__)
 RENDERING_SETTINGS = ("TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits")
 _ROW = Backend.DATA_ROW
 MAX_BATCH_MESSAGES = 10_000
+MAX_BATCH_ROWS = 10_000
 _RELAYED = frozenset({
     Backend.NOTICE_RESPONSE, Backend.COPY_DATA, Backend.COPY_DONE, Backend.COPY_OUT_RESPONSE,
 })
@@ -108,16 +109,23 @@ class RelayCursor:
     async def fetch_raw(self, max_rows: int | None) -> list[bytes]:
         out: list[bytes] = []
         rows = 0
+        connection = self._session.connection
         # Bounded by rows as asked, and by messages, so COPY data streams in batches too.
         while (max_rows is None or rows < max_rows) and len(out) < MAX_BATCH_MESSAGES:
-            if not self._buffer:
-                if self._complete or self._session.connection.broken:
-                    break
-                await self._read_one()
+            if self._buffer:
+                is_row, message = self._buffer.popleft()
+                out.append(message)
+                rows += is_row
                 continue
-            is_row, message = self._buffer.popleft()
-            out.append(message)
-            rows += is_row
+            if self._complete or connection.broken:
+                break
+            want = MAX_BATCH_ROWS if max_rows is None else min(max_rows - rows, MAX_BATCH_ROWS)
+            chunk, count = await self._session.read_rows(want)
+            if count:  # a run of DataRows, handed on as one slice of the warehouse's bytes
+                out.append(chunk)
+                rows += count
+            else:
+                await self._read_one()
         self.rows_read += rows
         if self._error is not None and self._complete:
             error, self._error = self._error, None
@@ -203,6 +211,13 @@ class PostgresSession:
                 f"({wire.parameter_status(payload)[0]}); the connection was closed",
             )
         return kind, payload
+
+    async def read_rows(self, max_rows: int) -> tuple[bytes, int]:
+        try:
+            return await self.connection.read_data_rows(max_rows)
+        except PgError:
+            self._lose_connection()
+            raise
 
     def upstream_error(self, payload: bytes) -> PgError:
         error = wire.error(payload)
