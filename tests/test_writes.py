@@ -23,13 +23,38 @@ from tests.support.requirements import require
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(scope="module")
-def writable(tmp_path_factory: pytest.TempPathFactory):
-    """A proxy on its own copy of the demo warehouse, so writes do not disturb other tests."""
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def writable(request, tmp_path_factory: pytest.TempPathFactory):
+    """A proxy on its own copy of the demo warehouse, so writes do not disturb other tests;
+    on both warehouses, with identical outcomes."""
     workdir = tmp_path_factory.mktemp("writes")
-    running = start_proxy(workdir, workdir / "acme.duckdb")
-    yield running
-    running.stop()
+    if request.param == "duckdb":
+        running = start_proxy(workdir, workdir / "acme.duckdb")
+        yield running
+        running.stop()
+        return
+    from tests.support.postgres import ClusterUnavailable
+    from tests.support.warehouses import demo_postgres
+
+    try:
+        context = demo_postgres(workdir / "pg")
+        warehouse = context.__enter__()
+    except ClusterUnavailable as exc:
+        require(False, str(exc))
+    try:
+        running = start_proxy(workdir, workdir / "unused.duckdb", backend="postgres",
+                              postgres=warehouse.proxy_settings())
+        yield running
+        running.stop()
+    finally:
+        context.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def proxy(request, proxy):
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_proxy")
+    return proxy
 
 
 def connect(proxy: ProxyProcess, user: str, **kwargs) -> psycopg.Connection:
