@@ -25,6 +25,7 @@ import json
 import re
 import struct
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ from psycopg import errors
 from proxy.demo.data import load_into_duckdb
 from tests.support.clients import table
 from tests.support.proxy_process import ProxyProcess, start_proxy
+from tests.support.requirements import require
 from tests.support.raw_client import (
     RawConnection,
     Reply,
@@ -105,31 +107,62 @@ def _plant_canaries(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         load_into_duckdb(con)  # creates schema shop: the proxy will not load the demo again
-        con.execute(
-            "INSERT INTO shop.customers VALUES (?, ?, ?, ?, ?, 'FR', false, '2023-03-03 03:03:03')",
-            [CANARY_ID, CANARY_EMAIL, CANARY_NAME, CANARY_PHONE, CANARY_BIRTH],
-        )
-        con.execute("INSERT INTO shop.orders VALUES (?, ?, '2023-03-04 10:00:00', 'paid', 4242)",
-                    [CANARY_ID, CANARY_ID])
-        con.execute("INSERT INTO shop.payments VALUES (?, ?, '2023-03-04 10:05:00', ?, 4242)",
-                    [CANARY_ID, CANARY_ID, CANARY_CARD])
-        con.execute(
-            "INSERT INTO shop.support_tickets VALUES (?, ?, '2023-03-05 09:00:00', 'email', ?)",
-            [CANARY_ID, CANARY_ID, CANARY_TEXT])
-        con.execute(
-            "INSERT INTO shop.web_events VALUES (?, ?, '2023-03-05 09:01:00', '/canary', ?)",
-            [CANARY_ID, CANARY_ID, CANARY_IP])
+        for sql, values in CANARY_ROWS:
+            con.execute(sql.replace("%s", "?"), list(values))
         con.execute("CHECKPOINT")
     finally:
         con.close()
 
 
-@pytest.fixture(scope="module")
-def canary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CanaryProxy]:
-    warehouse = tmp_path_factory.mktemp("canary-warehouse") / "canary.duckdb"
-    _plant_canaries(warehouse)
-    workdir = tmp_path_factory.mktemp("canary-proxy")
-    running = start_proxy(workdir, warehouse)
+CANARY_ROWS = [
+    ("INSERT INTO shop.customers VALUES (%s, %s, %s, %s, %s, 'FR', false, "
+     "'2023-03-03 03:03:03')", (CANARY_ID, CANARY_EMAIL, CANARY_NAME, CANARY_PHONE, CANARY_BIRTH)),
+    ("INSERT INTO shop.orders VALUES (%s, %s, '2023-03-04 10:00:00', 'paid', 4242)",
+     (CANARY_ID, CANARY_ID)),
+    ("INSERT INTO shop.payments VALUES (%s, %s, '2023-03-04 10:05:00', %s, 4242)",
+     (CANARY_ID, CANARY_ID, CANARY_CARD)),
+    ("INSERT INTO shop.support_tickets VALUES (%s, %s, '2023-03-05 09:00:00', 'email', %s)",
+     (CANARY_ID, CANARY_ID, CANARY_TEXT)),
+    ("INSERT INTO shop.web_events VALUES (%s, %s, '2023-03-05 09:01:00', '/canary', %s)",
+     (CANARY_ID, CANARY_ID, CANARY_IP)),
+]
+
+
+@contextmanager
+def _canary_warehouse(kind: str, tmp_path_factory: pytest.TempPathFactory):
+    """Proxy settings for a warehouse holding the demo plus the canaries."""
+    if kind == "duckdb":
+        warehouse = tmp_path_factory.mktemp("canary-warehouse") / "canary.duckdb"
+        _plant_canaries(warehouse)
+        yield warehouse, {}
+        return
+    from tests.support.postgres import ClusterUnavailable
+    from tests.support.warehouses import demo_postgres
+
+    try:
+        context = demo_postgres(tmp_path_factory.mktemp("canary-pg"))
+        demo = context.__enter__()
+    except ClusterUnavailable as exc:
+        require(False, str(exc))
+    try:
+        with psycopg.connect(demo.admin_conninfo, autocommit=True) as admin:
+            for sql, values in CANARY_ROWS:
+                admin.execute(sql, values)
+        yield tmp_path_factory.mktemp("unused") / "unused.duckdb", {
+            "backend": "postgres", "postgres": demo.proxy_settings()}
+    finally:
+        context.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def canary(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CanaryProxy]:
+    with _canary_warehouse(request.param, tmp_path_factory) as (warehouse, settings):
+        workdir = tmp_path_factory.mktemp("canary-proxy")
+        running = start_proxy(workdir, warehouse, **settings)
+        yield from _serve_canary(running, workdir)
+
+
+def _serve_canary(running: ProxyProcess, workdir: Path) -> Iterator[CanaryProxy]:
     key_file = workdir / "state" / "mask.key"
     key = key_file.read_text().strip() if key_file.exists() else ""
     try:
@@ -870,12 +903,14 @@ ATTACKS: list[Attack] = [
     attack("named-window-frame-spell-free-text", "ana",
            _spell_windows("body", "shop.support_tickets", f"id = {C}"), EITHER, DENIED),
     # For mark and sam the column itself is readable; the row filter now applies inside the
-    # window clause too, so the hidden row is absent and the frame offset is NULL (22023).
+    # window clause too, so the hidden row is absent and the frame offset is NULL (DuckDB
+    # 22023, PostgreSQL 22004).
     attack("named-window-frame-marketing-hidden-customer", "mark",
-           _spell_windows("full_name", "shop.customers", f"id = {C}"), EITHER, DENIED, "22023"),
+           _spell_windows("full_name", "shop.customers", f"id = {C}"), EITHER, DENIED, "22023",
+           "22004"),
     attack("named-window-frame-support-hidden-ticket", "sam",
            _spell_windows("body", "shop.support_tickets", f"customer_id = {C}"), EITHER, DENIED,
-           "22023"),
+           "22023", "22004"),
     attack("inline-window-frame-subquery", "ana",
            "SELECT max(c) FROM (SELECT count(*) OVER (ORDER BY id ROWS BETWEEN "
            f"(SELECT ascii(substr(body, 1, 1)) FROM shop.support_tickets WHERE id = {C}) "
