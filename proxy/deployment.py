@@ -62,7 +62,11 @@ class DeploymentHolder:
         """
         if self._settings.backend != "postgres":
             return
-        from proxy.catalog.introspect import introspect, log_report, merge_comment_annotations
+        from proxy.catalog.introspect import (
+            introspect,
+            log_report,
+            merge_comment_annotations,
+        )
 
         deployment = self._current
         try:

@@ -39,13 +39,13 @@ from psycopg import errors
 from proxy.demo.data import load_into_duckdb
 from tests.support.clients import table
 from tests.support.proxy_process import ProxyProcess, start_proxy
-from tests.support.requirements import require
 from tests.support.raw_client import (
     RawConnection,
     Reply,
     message,
     query,
 )
+from tests.support.requirements import require
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -33,4 +33,5 @@ def _hex_sha256(node: exp.Expression) -> exp.Expression:
 
 
 def to_duckdb_functions(tree: exp.Expression) -> exp.Expression:
+    """`tree` with the PostgreSQL idioms above spelled the DuckDB way."""
     return tree.transform(_hex_sha256)
