@@ -7,9 +7,11 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import yaml
 
@@ -49,6 +51,11 @@ class ProxyProcess:
                 self.process.kill()
 
 
+def _drain(stream: IO[str]) -> None:
+    for _ in stream:
+        pass
+
+
 def start_proxy(workdir: Path, duckdb_path: Path, **settings: object) -> ProxyProcess:
     """Start a proxy on a free port; returns once it accepts connections."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -79,6 +86,8 @@ def start_proxy(workdir: Path, duckdb_path: Path, **settings: object) -> ProxyPr
             break
         match = _LISTENING.search(line)
         if match:
+            # Keep reading stdout so a chatty proxy can never block on a full pipe.
+            threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
             return ProxyProcess(process, match["host"], int(match["port"]), audit_file)
     process.kill()
     raise RuntimeError(
