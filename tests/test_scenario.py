@@ -456,3 +456,24 @@ def test_the_mask_key_never_reaches_the_audit_log(proxy):
     key = (proxy.audit_file.parent / "state" / "mask.key").read_text().strip()
     assert len(key) >= 32
     assert key not in proxy.audit_file.read_text()
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT definition FROM pg_catalog.pg_views",
+    "SELECT * FROM pg_catalog.pg_views",
+    "SELECT prosrc FROM pg_catalog.pg_proc",
+    "SELECT view_definition FROM information_schema.views",
+    "SELECT pg_get_viewdef('pg_catalog.pg_tables'::regclass)",
+])
+def test_catalog_sql_bodies_are_not_readable(proxy, sql):
+    with connect(proxy, "ana") as conn:
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute(sql)
+
+
+def test_catalog_listings_stay_readable(proxy):
+    with connect(proxy, "ana") as conn:
+        conn.execute("SELECT schemaname, viewname FROM pg_catalog.pg_views").fetchall()
+        tables = conn.execute("SELECT table_name FROM information_schema.tables "
+                              "WHERE table_schema = 'shop' ORDER BY 1").fetchall()
+    assert ("customers",) in tables

@@ -79,6 +79,19 @@ FORBIDDEN_METADATA = frozenset({
 })
 
 
+# Catalog columns that hold SQL bodies (views, rules, functions), which can embed literal data
+# or policy logic: refused like pg_get_viewdef() and pg_get_functiondef() are.
+FORBIDDEN_METADATA_COLUMNS = frozenset({
+    "definition", "prosrc", "prosqlbody", "probin", "ev_action", "ev_qual", "view_definition",
+    "routine_definition",
+})
+
+
+# Catalogs with such columns, where `*` would read them.
+BODY_RELATIONS = frozenset({"pg_views", "pg_matviews", "pg_proc", "pg_rewrite", "views",
+                            "routines"})
+
+
 def metadata_relation(table: exp.Table) -> bool:
     """A system catalog relation: pg_catalog.x, information_schema.x, or a known bare pg_x."""
     if table.db:
@@ -102,6 +115,24 @@ def reads_catalog_data(expression: exp.Expression) -> bool:
                 f'permission denied for relation {table.name}: it holds data values or other '
                 "sessions' statements",
                 hint="Statistics and activity views are not readable through purpose-proxy.",
+            )
+    if system:
+        for column in expression.find_all(exp.Column):
+            if column.name.lower() in FORBIDDEN_METADATA_COLUMNS:
+                raise PgError(
+                    SqlState.INSUFFICIENT_PRIVILEGE,
+                    f'permission denied for catalog column "{column.name}": it holds SQL '
+                    "bodies that can embed data",
+                    hint="View, rule and function definitions are not readable through "
+                    "purpose-proxy.",
+                )
+        if any(isinstance(star, exp.Star) for star in expression.find_all(exp.Star)) and any(
+            table.name in BODY_RELATIONS for table in system
+        ):
+            raise PgError(
+                SqlState.INSUFFICIENT_PRIVILEGE,
+                "SELECT * on a catalog that holds SQL bodies is not allowed",
+                hint="Name the columns you need (not the definitions).",
             )
     if system and len(system) != len(tables):
         raise PgError(
