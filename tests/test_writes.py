@@ -273,3 +273,28 @@ def test_check_cli_prints_the_decision():
     decision = yaml.safe_load(result.stdout)[0]
     assert decision["decision"] == "reject" and decision["sqlstate"] == "42501"
     assert "pii.contact.phone" in decision["message"]
+
+
+@pytest.mark.parametrize(("user", "sql"), [
+    # A VALUES row that reads a denied column into a sandbox table.
+    ("ana", "INSERT INTO sandbox.countries VALUES ((SELECT phone FROM shop.customers LIMIT 1))"),
+    # Reads hidden in clauses of a write that are not its feeding SELECT.
+    ("etl", "INSERT INTO shop.products (id, name, category, price_cents) VALUES (1, 'a', 'b', 2) "
+            "RETURNING (SELECT email FROM shop.customers LIMIT 1)"),
+    ("etl", "UPDATE shop.products SET price_cents = 1 WHERE id = 1 "
+            "RETURNING (SELECT count(*) FROM shop.orders)"),
+])
+def test_writes_never_read_data_outside_the_analysis(user, sql):
+    from proxy.check import check
+    from proxy.policy import load_deployment
+
+    from dataclasses import replace
+
+    from proxy.catalog.model import ColumnEntry
+
+    repo = Path(__file__).resolve().parents[1]
+    deployment = load_deployment(repo / "catalog", repo / "policies")
+    deployment = replace(deployment, catalog=deployment.catalog.with_table(
+        "sandbox", "countries", [ColumnEntry("country", "text", frozenset({"geo.country"}))]))
+    (decision,) = check(deployment, user, None, sql)
+    assert type(decision).__name__ == "Reject" and decision.sqlstate == "42501"

@@ -22,7 +22,7 @@ from proxy.policy.decision import Allow, RecordTable, Refusal, Report
 from proxy.policy.model import Action, Deployment, WriteKind
 from proxy.policy.reads import analyze_query, rewrite_query
 from proxy.sql.lineage import ColumnFlow, Flow, OutputColumn
-from proxy.sql.resolve import catalog_schema
+from proxy.sql.resolve import catalog_schema, referenced_tables
 
 
 @dataclass(frozen=True)
@@ -131,15 +131,43 @@ def decide_insert(
     listed = insert.this.expressions if isinstance(insert.this, exp.Schema) else []
     columns = [column.name for column in listed] or list(target.column_names)
     source = insert.expression
+    if isinstance(source, exp.Values) and _reads_relations(source):
+        # VALUES ((SELECT ...)): judged and rewritten as the query it is.
+        source = exp.select("*").from_(exp.Subquery(
+            this=source.copy(), alias=exp.TableAlias(this=exp.to_identifier("v"))))
     if not isinstance(source, exp.Query):
+        _require_analyzed(insert, (schema, name), set())
         return Allow(insert.sql(dialect="postgres"), True, report)
     analysis = analyze_query(source.copy(), report, context.user, deployment)
+    _require_analyzed(insert, (schema, name), analysis.lineage.tables)
     _check_flow_into(target, columns, analysis.lineage.outputs, deployment)
     rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
     statement = insert.copy()
     if rewritten is not None:
         statement.set("expression", rewritten)
     return Allow(statement.sql(dialect="postgres"), rewritten is not None, report)
+
+
+def _reads_relations(node: exp.Expression) -> bool:
+    return any(True for _ in node.find_all(exp.Table))
+
+
+def _require_analyzed(
+    statement: exp.Expression, target: tuple[str, str], analyzed: set[tuple[str, str]]
+) -> None:
+    """Fail closed: every relation a write reads must have gone through the analysis.
+
+    A subquery in a part of the statement the analysis does not cover (ON CONFLICT, RETURNING,
+    a VALUES row not recognised as a query) would otherwise read data unjudged.
+    """
+    for table in referenced_tables(statement):
+        if (table.db, table.name) not in analyzed and (table.db, table.name) != target:
+            raise Refusal(
+                f"{table.db}.{table.name} is read in a part of this write purpose-proxy does not "
+                "analyze",
+                hint="Read data in the SELECT that feeds the write, not in ON CONFLICT, "
+                "RETURNING or other clauses.",
+            )
 
 
 def _refuse_unless_all_raw(
@@ -181,6 +209,7 @@ def decide_update_or_delete(
     if statement.args.get("where") is not None:
         probe = probe.where(statement.args["where"].this.copy())
     analysis = analyze_query(probe, report, context.user, deployment)
+    _require_analyzed(statement, (schema, name), analysis.lineage.tables)
     _only_raw_reads(analysis.report, kind.value.upper())
     if isinstance(statement, exp.Update):
         set_columns = [assignment.this.name for assignment in statement.expressions]
