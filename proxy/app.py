@@ -16,6 +16,7 @@ from proxy.deployment import DeploymentHolder, mask_key
 from proxy.errors import PgError
 from proxy.policy.gate import PolicyGate
 from proxy.settings import Settings
+from proxy.sql.identifiers import quote_identifier
 from proxy.wire.server import ProxyServer, ServerConfig
 from proxy.wire.tls import server_context
 
@@ -42,7 +43,7 @@ async def ensure_schemas(warehouse: Warehouse, database: str, schemas: set[str])
     session = await warehouse.open_session("purpose_proxy", database)
     try:
         for schema in sorted(schemas):
-            quoted = '"' + schema.replace('"', '""') + '"'
+            quoted = quote_identifier(schema)
             try:
                 cursor = await session.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}", ())
                 await cursor.fetch(None)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from proxy.config_files import ConfigError, format_validation_error
 from proxy.errors import PgError
 from proxy.settings import load_settings
+from proxy.sql.identifiers import quote_identifier
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -106,10 +107,6 @@ def _connection_problem(exc: BaseException, where: str) -> str | None:
     return None
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 async def _load_demo_into(args: argparse.Namespace) -> list[str]:
     """Load the demo and return what was done, line by line; raises on failure."""
     import asyncpg
@@ -155,7 +152,7 @@ async def _load_demo_into(args: argparse.Namespace) -> list[str]:
             await conn.execute("CREATE SCHEMA IF NOT EXISTS sandbox")
             done.append("  sandbox                  schema created (empty)")
         if args.grant_to is not None:
-            role = _quote_ident(args.grant_to)
+            role = quote_identifier(args.grant_to)
             await conn.execute(
                 f"GRANT USAGE ON SCHEMA shop TO {role}; "
                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA shop TO {role}; "

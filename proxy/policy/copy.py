@@ -15,15 +15,12 @@ from proxy.errors import SqlState
 from proxy.policy.decision import Allow, CopyIn, CopyOut, Decision, Refusal, Report
 from proxy.policy.model import Deployment, WriteKind
 from proxy.policy.purpose import DeclaredPurpose, resolve_purpose
+from proxy.sql.identifiers import quote_identifier
 from proxy.sql.pg_facts import pg_facts
 from proxy.sql.statements import Statement, split_statements
 
 SUPPORTED_OPTIONS = frozenset({"format", "delimiter", "null", "header", "quote", "escape",
                                "encoding"})
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _query_of(statement: Statement, details: dict[str, object]) -> Statement:
@@ -32,8 +29,8 @@ def _query_of(statement: Statement, details: dict[str, object]) -> Statement:
         return Statement(RawStream()(statement.node.query), statement.node.query)
     schema, table = details["relation"]  # type: ignore[misc]
     columns = details.get("columns") or ()
-    select_list = ", ".join(_quoted(c) for c in columns) if columns else "*"
-    relation = f"{_quoted(schema)}.{_quoted(table)}" if schema else _quoted(table)
+    select_list = ", ".join(quote_identifier(c) for c in columns) if columns else "*"
+    relation = quote_identifier(schema, table) if schema else quote_identifier(table)
     return split_statements(f"SELECT {select_list} FROM {relation}")[0]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from proxy.policy.model import Action, ColumnAction, Deployment, Rule
 from proxy.sql.lineage import (
+    BLOCK_ID,
     PREDICATE_CLAUSES,
     SUMMARIZING_AGGREGATES,
     Clause,
@@ -21,8 +22,6 @@ from proxy.sql.lineage import (
     Lineage,
     SourceColumn,
 )
-
-_BLOCK_ID = "pp_block"
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,7 @@ def _guards(
     if rule.action is Action.AGGREGATE_ONLY and rule.k is not None:
         for use in uses:
             if use.block is not None and use.aggregate is not None and use.identity is not None:
-                block = use.block.meta.get(_BLOCK_ID)
+                block = use.block.meta.get(BLOCK_ID)
                 if block is not None:
                     k, identities = guards.get(block, (0, frozenset()))
                     guards[block] = (max(k, rule.k), identities | {use.identity})

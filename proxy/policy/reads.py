@@ -21,10 +21,8 @@ from proxy.policy.model import (
     render_row_filter,
 )
 from proxy.policy.rewrite import TablePolicy, add_group_guard, apply_table_policies
-from proxy.sql.lineage import Lineage, LineageBuilder
+from proxy.sql.lineage import BLOCK_ID, Lineage, LineageBuilder
 from proxy.sql.resolve import qualify_statement
-
-_BLOCK_ID = "pp_block"
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ def analyze_query(
 def _number_blocks(expression: exp.Expression) -> None:
     """Tag each SELECT block so the qualified copy can point back at it (k guards)."""
     for number, select in enumerate(expression.find_all(exp.Select)):
-        select.meta[_BLOCK_ID] = number
+        select.meta[BLOCK_ID] = number
 
 
 def _report(report: Report, lineage: Lineage, judgement: Judgement) -> Report:
@@ -136,7 +134,7 @@ def rewrite_query(
         return None, report
     rewritten = analysis.query.copy()
     for select in rewritten.find_all(exp.Select):
-        block = select.meta.get(_BLOCK_ID)
+        block = select.meta.get(BLOCK_ID)
         if block in guarded:
             k, identities = guarded[block]
             add_group_guard(select, k, identities)

@@ -41,6 +41,10 @@ class Clause(StrEnum):
     LIMIT = "limit"
 
 
+# Key of the number the decision core gives each SELECT block (Expression.meta), so that the
+# qualified copy the lineage walks can point back at the block a k guard goes into.
+BLOCK_ID = "pp_block"
+
 PREDICATE_CLAUSES = frozenset({Clause.WHERE, Clause.JOIN, Clause.HAVING})
 
 # Aggregates whose result over k rows or more hides the individual values (aggregate_only).

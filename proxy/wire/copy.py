@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from proxy.backends.base import ResultCursor, WarehouseSession
 from proxy.errors import PgError, SqlState, protocol_violation
 from proxy.policy.decision import CopyIn
+from proxy.sql.identifiers import quote_identifier
 from proxy.wire import backend as msg
 from proxy.wire.copy_format import (
     BINARY_TRAILER,
@@ -115,10 +116,6 @@ async def copy_in(
     return len(rows)
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 async def _insert(
     warehouse: WarehouseSession, target: CopyIn, rows: Sequence[Sequence[str | None]]
 ) -> None:
@@ -127,8 +124,8 @@ async def _insert(
         "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")"
         for r in range(len(rows))
     )
-    sql = (f"INSERT INTO {_quoted(target.schema)}.{_quoted(target.table)} "
-           f"({', '.join(_quoted(c) for c in target.columns)}) VALUES {placeholders}")
+    sql = (f"INSERT INTO {quote_identifier(target.schema, target.table)} "
+           f"({', '.join(quote_identifier(c) for c in target.columns)}) VALUES {placeholders}")
     cursor = await warehouse.execute(sql, [value for row in rows for value in row])
     await cursor.fetch(None)
     await cursor.close()
@@ -145,10 +142,6 @@ def options_sql(options: Mapping[str, object]) -> str:
         else:
             parts.append(f"{name.upper()} '" + str(value).replace("'", "''") + "'")
     return f" WITH ({', '.join(parts)})" if parts else ""
-
-
-def quoted_name(*parts: str) -> str:
-    return ".".join(_quoted(part) for part in parts)
 
 
 async def client_copy_data(stream: MessageStream, column_count: int) -> AsyncIterator[bytes]:

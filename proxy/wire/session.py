@@ -26,6 +26,7 @@ from proxy.errors import PgError, SqlState, protocol_violation
 from proxy.policy.decision import CopyIn, CopyOut
 from proxy.routing import Forward, Gate, ProxyCommand, Route, withhold_error_text
 from proxy.session_settings import purpose_set_by
+from proxy.sql.identifiers import quote_identifier
 from proxy.sql.statements import Statement, split_statements
 from proxy.wire import backend as msg
 from proxy.wire.commands import ProxyCommands
@@ -34,7 +35,6 @@ from proxy.wire.copy import (
     copy_in,
     copy_out,
     options_sql,
-    quoted_name,
 )
 from proxy.wire.copy_format import CopyOptions
 from proxy.wire.frontend import (
@@ -242,8 +242,8 @@ class Session:
             previous, self.state = self.state, SessionState.COPY_IN
             try:
                 if relay is not None:  # the client's CopyData goes to the warehouse as sent
-                    sql = (f"COPY {quoted_name(effect.schema, effect.table)} "
-                           f"({', '.join(quoted_name(c) for c in effect.columns)}) FROM STDIN"
+                    sql = (f"COPY {quote_identifier(effect.schema, effect.table)} "
+                           f"({', '.join(quote_identifier(c) for c in effect.columns)}) FROM STDIN"
                            f"{options_sql(effect.options)}")
                     return await relay.copy_in(
                         sql, client_copy_data(self.stream, len(effect.columns))
