@@ -285,12 +285,11 @@ def test_check_cli_prints_the_decision():
             "RETURNING (SELECT count(*) FROM shop.orders)"),
 ])
 def test_writes_never_read_data_outside_the_analysis(user, sql):
-    from proxy.check import check
-    from proxy.policy import load_deployment
-
     from dataclasses import replace
 
     from proxy.catalog.model import ColumnEntry
+    from proxy.check import check
+    from proxy.policy import load_deployment
 
     repo = Path(__file__).resolve().parents[1]
     deployment = load_deployment(repo / "catalog", repo / "policies")
