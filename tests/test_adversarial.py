@@ -453,8 +453,10 @@ ATTACKS: list[Attack] = [
     # --- casts whose error messages echo the value ---------------------------------------------------
     attack("cast-email-int", "ana", f"SELECT CAST(email AS int) FROM shop.customers "
            f"WHERE id = {C}", REJECT, BAD_TEXT),
+    # The hash's hex digits decide which date-parsing error comes back (22023 when they read
+    # as an out-of-range field); every one of them hides the raw value.
     attack("cast-email-date", "ana", f"SELECT email::date FROM shop.customers WHERE id = {C}",
-           REJECT, *BAD_DATETIME),
+           REJECT, *BAD_DATETIME, "22023", "22009"),
     attack("cast-name-int", "ana", f"SELECT full_name::int FROM shop.customers WHERE id = {C}",
            REJECT, BAD_TEXT),
     attack("cast-phone-int", "ana", "SELECT phone::int FROM shop.customers", REJECT, DENIED),

@@ -20,6 +20,7 @@ from proxy.sql.lineage import (
     ColumnUse,
     Flow,
     Lineage,
+    Selection,
     SourceColumn,
 )
 
@@ -61,9 +62,26 @@ def describe_rule(rule: Rule) -> str:
 
 
 def _where(use: ColumnUse) -> str:
+    if use.kind is Flow.CONDITION:
+        target = (f'output column "{use.output}"' if use.clause is Clause.OUTPUT
+                  else f'column "{use.output}" of a subquery, CTE or set-operation branch')
+        through = f" in {use.through.value.upper()}" if use.through else ""
+        return (f"{target} depends on {use.source} through a condition{through} "
+                "(an implicit flow: the condition decides the value or the rows returned)")
     if use.clause is Clause.OUTPUT:
         return f'output column "{use.output}" <- {use.source} ({use.kind.value})'
     return f"{use.source} is read in {use.clause.value.upper()}"
+
+
+def _selected_twice(source: SourceColumn, selections: Sequence[Selection]) -> list[str]:
+    """The FROM items whose rows `source` selects, when it selects rows of more than one.
+
+    Each FROM item selected by its own condition on the column adds one bit per row to what
+    the statement reveals (two joins of the same table under different conditions tell which
+    held); predicate-only permits one.
+    """
+    aliases = sorted(s.alias for s in selections if any(f.source == source for f in s.flows))
+    return aliases if len(aliases) > 1 else []
 
 
 def _uses_allowed(rule: Rule, uses: Sequence[ColumnUse]) -> ColumnUse | None:
@@ -113,8 +131,11 @@ def _guards(
 def _hint(rule: Rule, label: str | None, purpose: str, allowed_in: list[str]) -> str:
     label_text = label or "its labels"
     if rule.action is Action.PREDICATE_ONLY:
-        return (f'Under purpose "{purpose}", {label_text} may only be used in WHERE, '
-                "JOIN ... ON or HAVING, never in the output or in GROUP BY / ORDER BY.")
+        return (f'Under purpose "{purpose}", {label_text} may only select rows: compare it with '
+                "constants or parameters in the outermost query's WHERE, inner JOIN ... ON or "
+                "HAVING, on one table of the statement. It may not reach the output, be bound "
+                "to another table's columns, or decide a subquery, CTE, set-operation branch, "
+                "FILTER, CASE, GROUP BY, ORDER BY or window.")
     if rule.action is Action.AGGREGATE_ONLY:
         return (f'Under purpose "{purpose}", {label_text} may only be output inside count(), '
                 f"count(DISTINCT ...), sum() or avg(); groups of fewer than {rule.k} rows are "
@@ -151,13 +172,19 @@ def judge_columns(lineage: Lineage, purpose: str, deployment: Deployment, user: 
         judgement.actions[source] = JudgedColumn(labels, column_action)
         enforced = column_action.enforced
         forbidden = _uses_allowed(enforced, uses)
-        if forbidden is not None and judgement.violation is None:
+        detail = _where(forbidden) if forbidden is not None else None
+        if detail is None and enforced.action is Action.PREDICATE_ONLY:
+            aliases = _selected_twice(source, lineage.selections)
+            if aliases:
+                detail = (f"{source} selects the rows of {len(aliases)} relations of the "
+                          f"statement ({', '.join(aliases)}): each tells one bit per row")
+        if detail is not None and judgement.violation is None:
             label = column_action.enforced_label
             judgement.violation = Violation(
                 message=(f'permission denied for column "{source.column}" of table '
                          f'{source.schema}.{source.table} (label {label}, purpose "{purpose}": '
                          f'{describe_rule(enforced)})'),
-                detail=_where(forbidden),
+                detail=detail,
                 hint=_hint(enforced, label, purpose,
                            _purposes_that_read(deployment, labels, user)),
             )

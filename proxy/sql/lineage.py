@@ -11,7 +11,7 @@ column reference carries its table alias and every `*` is expanded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -25,6 +25,9 @@ class Flow(StrEnum):
     DIRECT = "direct"  # the raw value
     TRANSFORMED = "transformed"  # an expression of it
     AGGREGATED = "aggregated"  # an aggregate over it
+    # The value depends on it through a condition (join binding, subquery predicate, FILTER,
+    # GROUP BY, window partition...): an implicit flow, which counts like a transformed one.
+    CONDITION = "condition"
 
 
 class Clause(StrEnum):
@@ -84,6 +87,8 @@ class ColumnFlow:
             return self
         if outer is Flow.AGGREGATED:
             return ColumnFlow(self.source, Flow.AGGREGATED, aggregate)
+        if Flow.CONDITION in (self.kind, outer):
+            return ColumnFlow(self.source, Flow.CONDITION)
         if outer is Flow.TRANSFORMED or self.kind is Flow.TRANSFORMED:
             return ColumnFlow(self.source, Flow.TRANSFORMED)
         return self
@@ -103,6 +108,8 @@ class ColumnUse:
     # (table alias, primary key column as the query names it), when read straight from its
     # base table: what a k guard counts to count individuals rather than rows.
     identity: tuple[str, str] | None = None
+    # For CONDITION uses: the clause whose condition made the value depend on the column.
+    through: Clause | None = None
 
 
 @dataclass(frozen=True)
@@ -111,11 +118,26 @@ class OutputColumn:
     flows: frozenset[ColumnFlow]
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Conditions of the outermost query block that only select rows of one FROM item.
+
+    `WHERE c.birth_date < '1980-01-01'` decides whether each row of `c` is in the result and
+    nothing else: one bit per row, which is what predicate-only permits. Conditions that bind
+    several relations, contain subqueries or sit in an outer join's ON are not selections:
+    their columns flow into every output of the block (Flow.CONDITION).
+    """
+
+    alias: str  # the FROM item whose rows the conditions select ("" when they read no column)
+    flows: frozenset[ColumnFlow]
+
+
 @dataclass
 class Lineage:
     outputs: list[OutputColumn]
     uses: list[ColumnUse]
     tables: set[tuple[str, str]]
+    selections: list[Selection] = field(default_factory=list)
 
     def sources(self) -> set[SourceColumn]:
         return {use.source for use in self.uses}
@@ -240,6 +262,33 @@ def _aggregate_name(node: exp.AggFunc) -> str:
     return node.sql_name().lower()
 
 
+def _note(
+    conditions: dict[ColumnFlow, Clause], flows: Iterable[ColumnFlow], clause: Clause
+) -> None:
+    for flow in flows:
+        conditions.setdefault(flow.then(Flow.CONDITION), clause)
+
+
+def _selected_relation(conjunct: exp.Expression, scope: _Block) -> str | None:
+    """The FROM item a conjunct only selects rows of ("" for none), or None when it does more:
+    reads columns of several FROM items (binds them to each other), or contains a subquery."""
+    if conjunct.find(exp.Query, exp.Subquery) is not None:
+        return None
+    aliases: set[str] = set()
+    for node in conjunct.find_all(exp.Column, exp.TableColumn):
+        if isinstance(node, exp.TableColumn):
+            aliases.add(node.name)
+        elif node.table:
+            aliases.add(node.table)
+        elif node.name in scope.sources:  # a whole-row reference left unqualified
+            aliases.add(node.name)
+        else:
+            return None
+    if len(aliases) > 1 or not aliases <= set(scope.sources):
+        return None
+    return next(iter(aliases), "")
+
+
 class LineageBuilder:
     """Walks one qualified statement; `build` returns its lineage."""
 
@@ -249,11 +298,12 @@ class LineageBuilder:
         self._uses: list[ColumnUse] = []
         self._tables: set[tuple[str, str]] = set()
         self._visited: set[int] = set()  # id() of every column node analyzed
+        self._selections: list[Selection] = []
 
     def build(self, query: exp.Expression) -> Lineage:
-        outputs = self.query(query, None, Clause.OUTPUT)
+        outputs = self.query(query, None, Clause.OUTPUT, top=True)
         self._check_complete(query)
-        return Lineage(list(outputs), self._uses, self._tables)
+        return Lineage(list(outputs), self._uses, self._tables, self._selections)
 
     def _check_complete(self, query: exp.Expression) -> None:
         """Fail closed: every column reference of the statement must have been analyzed.
@@ -268,10 +318,13 @@ class LineageBuilder:
     # --- queries -----------------------------------------------------------------------------
 
     def query(
-        self, node: exp.Expression, parent: _Block | None, clause: Clause
+        self, node: exp.Expression, parent: _Block | None, clause: Clause, top: bool = False
     ) -> tuple[OutputColumn, ...]:
+        """Outputs of a query. `top`: the statement's outermost block, where conditions on one
+        relation are plain row selection; everywhere else a condition decides what a block
+        returns to its user, so its columns flow into the block's outputs."""
         if isinstance(node, exp.Subquery):
-            return self._renamed(self.query(node.this, parent, clause), node)
+            return self._renamed(self.query(node.this, parent, clause, top), node)
         ctes = dict(parent.ctes) if parent else {}
         with_ = node.args.get("with_")
         if with_ is not None:
@@ -287,7 +340,7 @@ class LineageBuilder:
         if isinstance(node, exp.SetOperation):
             return self._set_operation(node, scope, clause)
         if isinstance(node, exp.Select):
-            return self._select(node, scope, clause)
+            return self._select(node, scope, clause, top)
         if isinstance(node, exp.Values):
             return self._values(node, scope, clause)
         raise _unresolved(f"a query of kind {node.key}")
@@ -304,8 +357,9 @@ class LineageBuilder:
             OutputColumn(a.name, a.flows | b.flows) for a, b in zip(left, right, strict=True)
         )
         scope.projections = {output.name: output.flows for output in outputs}
-        self._trailing_clauses(node, scope)
-        return outputs
+        conditions: dict[ColumnFlow, Clause] = {}
+        self._trailing_clauses(node, scope, conditions)
+        return self._with_conditions(outputs, conditions, scope, clause)
 
     def _values(self, node: exp.Values, scope: _Block, clause: Clause) -> tuple[OutputColumn, ...]:
         columns: list[frozenset[ColumnFlow]] = []
@@ -329,45 +383,111 @@ class LineageBuilder:
         renamed = [OutputColumn(name, output.flows) for name, output in zip(names, outputs)]
         return tuple(renamed) + outputs[len(names):]
 
-    def _select(self, node: exp.Select, scope: _Block, clause: Clause) -> tuple[OutputColumn, ...]:
+    def _select(
+        self, node: exp.Select, scope: _Block, clause: Clause, top: bool
+    ) -> tuple[OutputColumn, ...]:
         scope.select = node
+        # Columns whose values decide what this block returns (which rows, groups, order
+        # under LIMIT): each flows into every output of the block as Flow.CONDITION.
+        conditions: dict[ColumnFlow, Clause] = {}
+        selections: dict[str, frozenset[ColumnFlow]] = {}
         from_ = node.args.get("from_")
         if from_ is not None:
             self._add_source(from_.this, scope)
         for join in node.args.get("joins") or ():
             self._add_source(join.this, scope)
-            for condition in (join.args.get("on"),):
-                if condition is not None:
-                    self._flows(condition, _Context(scope, Clause.JOIN))
+            condition = join.args.get("on")
+            if condition is not None:
+                # An outer join's ON decides which side is NULL-extended, not only which rows
+                # exist: never plain selection.
+                plain = top and not join.side
+                self._conditions(condition, scope, Clause.JOIN, plain, conditions, selections)
             if join.args.get("using"):
                 raise _unresolved("a JOIN ... USING that was not expanded")
-        for key, clause_kind in (("where", Clause.WHERE), ("group", Clause.GROUP_BY),
-                                 ("having", Clause.HAVING), ("qualify", Clause.WHERE)):
+        for key, clause_kind in (("where", Clause.WHERE), ("having", Clause.HAVING),
+                                 ("qualify", Clause.WHERE)):
             part = node.args.get(key)
             if part is not None:
-                self._flows(part, _Context(scope, clause_kind))
+                self._conditions(part.this, scope, clause_kind, top, conditions, selections)
+        group = node.args.get("group")
+        grouping: dict[ColumnFlow, Clause] = {}  # decide aggregates' values, not the keys'
+        if group is not None:
+            _note(grouping, self._flows(group, _Context(scope, Clause.GROUP_BY)),
+                  Clause.GROUP_BY)
         distinct = node.args.get("distinct")
         if distinct is not None and distinct.args.get("on") is not None:
-            self._flows(distinct.args["on"], _Context(scope, Clause.DISTINCT_ON))
+            _note(conditions, self._flows(distinct.args["on"], _Context(scope, Clause.DISTINCT_ON)),
+                  Clause.DISTINCT_ON)
         for window in node.args.get("windows") or ():  # WINDOW w AS (PARTITION BY ... ORDER BY)
-            self._window_definition(window, _Context(scope, Clause.WINDOW))
+            _note(conditions, self._window_definition(window, _Context(scope, Clause.WINDOW)),
+                  Clause.WINDOW)
         outputs = []
         for projection in node.expressions:
             name = projection.alias_or_name
             flows = self._flows(projection, _Context(scope, clause, output=name))
+            if grouping and projection.find(exp.AggFunc) is not None:
+                flows |= frozenset(grouping)
             outputs.append(OutputColumn(name, flows))
             scope.projections.setdefault(name, flows)
-        self._trailing_clauses(node, scope)
-        return tuple(outputs)
+        self._trailing_clauses(node, scope, conditions)
+        self._selections.extend(
+            Selection(alias, flows) for alias, flows in selections.items() if flows
+        )
+        return self._with_conditions(tuple(outputs), conditions, scope, clause, grouping)
 
-    def _trailing_clauses(self, node: exp.Expression, scope: _Block) -> None:
+    def _conditions(
+        self,
+        condition: exp.Expression,
+        scope: _Block,
+        clause: Clause,
+        plain_allowed: bool,
+        conditions: dict[ColumnFlow, Clause],
+        selections: dict[str, frozenset[ColumnFlow]],
+    ) -> None:
+        """Walk a WHERE / ON / HAVING condition conjunct by conjunct."""
+        conjuncts = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+        for conjunct in conjuncts:
+            flows = self._flows(conjunct, _Context(scope, clause))
+            alias = _selected_relation(conjunct, scope) if plain_allowed else None
+            if alias is None:
+                _note(conditions, flows, clause)
+            else:
+                selections[alias] = selections.get(alias, frozenset()) | flows
+
+    def _with_conditions(
+        self,
+        outputs: tuple[OutputColumn, ...],
+        conditions: Mapping[ColumnFlow, Clause],
+        scope: _Block,
+        clause: Clause,
+        grouping: Mapping[ColumnFlow, Clause] | None = None,
+    ) -> tuple[OutputColumn, ...]:
+        """Every output carries the block's conditions; each implicit flow is recorded as a use
+        at that output, so the judge sees what reaches the client (or the enclosing query)."""
+        through = {**(grouping or {}), **conditions}
+        result = []
+        for output in outputs:
+            flows = output.flows | frozenset(conditions)
+            for flow in sorted(flows, key=lambda f: (str(f.source), f.kind.value)):
+                if flow.kind is Flow.CONDITION:
+                    self._record([flow], _Context(scope, clause, output=output.name),
+                                 through=through.get(flow))
+            result.append(OutputColumn(output.name, flows))
+        return tuple(result)
+
+    def _trailing_clauses(
+        self, node: exp.Expression, scope: _Block, conditions: dict[ColumnFlow, Clause]
+    ) -> None:
         order = node.args.get("order")
+        limited = any(node.args.get(key) is not None for key in ("limit", "offset", "fetch"))
         if order is not None:
-            self._flows(order, _Context(scope, Clause.ORDER_BY))
-        for key in ("limit", "offset"):
+            flows = self._flows(order, _Context(scope, Clause.ORDER_BY))
+            if limited:  # the order decides which rows LIMIT / OFFSET keep
+                _note(conditions, flows, Clause.ORDER_BY)
+        for key in ("limit", "offset", "fetch"):
             part = node.args.get(key)
             if part is not None:
-                self._flows(part, _Context(scope, Clause.LIMIT))
+                _note(conditions, self._flows(part, _Context(scope, Clause.LIMIT)), Clause.LIMIT)
         if node.args.get("locks"):
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                           "SELECT ... FOR UPDATE/SHARE is not supported through purpose-proxy")
@@ -402,6 +522,9 @@ class LineageBuilder:
             scope.sources[alias] = self._table_function(node.this, node, scope)
         elif isinstance(node, exp.Unnest):
             scope.sources[alias] = self._table_function(node, node, scope)
+        elif isinstance(node, exp.Values):  # (VALUES (1, 'a'), ...) AS v(n, s)
+            outputs = self._values(node, _Block(scope.parent, scope.ctes), Clause.PROJECTION)
+            scope.sources[alias] = _Derived(self._renamed(outputs, node))
         else:
             raise _unresolved(f"a FROM item of kind {node.key}")
 
@@ -409,9 +532,13 @@ class LineageBuilder:
         self, function: exp.Expression, item: exp.Expression, scope: _Block
     ) -> _Derived:
         """generate_series / unnest in FROM: rows derived from every one of its arguments."""
-        name = "unnest" if isinstance(function, exp.Unnest) else (
-            function.name if isinstance(function, exp.Anonymous) else function.sql_name()
-        ).lower()
+        if isinstance(function, exp.Unnest):
+            name = "unnest"
+        elif isinstance(function, exp.GenerateSeries | exp.ExplodingGenerateSeries):
+            name = "generate_series"  # sqlglot's names for PostgreSQL's generate_series
+        else:
+            name = (function.name if isinstance(function, exp.Anonymous)
+                    else function.sql_name()).lower()
         if name not in TABLE_FUNCTIONS:
             raise PgError(
                 SqlState.INSUFFICIENT_PRIVILEGE,
@@ -436,6 +563,7 @@ class LineageBuilder:
         flows: Iterable[ColumnFlow],
         context: _Context,
         identity: tuple[str, str] | None = None,
+        through: Clause | None = None,
     ) -> None:
         block = context.block.select if context.aggregate else None
         for flow in flows:
@@ -450,6 +578,7 @@ class LineageBuilder:
                 block=block,
                 output=context.output,
                 identity=identity,
+                through=through,
             ))
 
     def _column(self, node: exp.Column, context: _Context) -> frozenset[ColumnFlow]:
@@ -507,8 +636,11 @@ class LineageBuilder:
             # An aggregate over a FILTERed subset summarizes that subset, which may be one
             # person: its argument does not count as summarized (plain=False).
             flows = self._flows(node.this, replace(context, filtered=True))
-            self._flows(node.expression, replace(context, clause=Clause.FILTER, aggregate=None))
-            return flows
+            condition = self._flows(
+                node.expression, replace(context, clause=Clause.FILTER, aggregate=None)
+            )
+            # Which rows the aggregate sees decides its value: the condition flows into it.
+            return flows | frozenset(flow.then(Flow.CONDITION) for flow in condition)
         if isinstance(node, exp.AggFunc) and not context.in_window:
             name = _aggregate_name(node)
             plain = _aggregate_is_plain(node) and not context.filtered
@@ -530,24 +662,31 @@ class LineageBuilder:
             flows |= self._flows(child, context)
         return flows
 
-    def _window_definition(self, node: exp.Window, context: _Context) -> None:
+    def _window_definition(self, node: exp.Window, context: _Context) -> frozenset[ColumnFlow]:
         """Everything a window specification reads: partition, order, frame bounds."""
+        flows: frozenset[ColumnFlow] = frozenset()
         for child in node.iter_expressions():
             if child is node.this and isinstance(child, exp.Identifier):
                 continue  # the window's own name
-            self._flows(child, context)
+            flows |= self._flows(child, context)
+        return flows
 
     def _window(self, node: exp.Window, context: _Context) -> frozenset[ColumnFlow]:
         window_context = replace(context, clause=Clause.WINDOW, aggregate=None)
+        # Partition, order and frame decide each row's value (row_number() OVER (ORDER BY x)
+        # ranks x): they flow into it as conditions.
+        decided: frozenset[ColumnFlow] = frozenset()
         for key in ("partition_by", "order"):
             part = node.args.get(key)
             for item in part if isinstance(part, list) else [part] if part is not None else []:
-                self._flows(item, window_context)
+                decided |= self._flows(item, window_context)
         spec = node.args.get("spec")
         if spec is not None:
-            self._flows(spec, window_context)
+            decided |= self._flows(spec, window_context)
         # A windowed aggregate is computed per row: it summarizes nothing.
         inner = self._flows(
             node.this, replace(context, in_window=True, aggregate=None, wrapped=True)
         )
-        return frozenset(flow.then(Flow.TRANSFORMED) for flow in inner)
+        return frozenset(flow.then(Flow.TRANSFORMED) for flow in inner) | frozenset(
+            flow.then(Flow.CONDITION) for flow in decided
+        )
