@@ -520,6 +520,46 @@ def test_commit_after_the_warehouse_went_away_rolls_back(restartable, restartabl
         ).fetchone() == (0,)
 
 
+def test_a_long_outage_fails_statements_cleanly_then_recovers(restartable, restartable_proxy):
+    """The warehouse stays down across several statements: each fails with a connection
+    error (never XX000), a transaction stays failed until ROLLBACK, the sessions survive, and
+    the first statement after the warehouse is back works."""
+    reader = connect(restartable_proxy, "ana")
+    writer = connect(restartable_proxy, "etl")
+    try:
+        assert reader.execute("SELECT count(*) FROM shop.products").fetchone() == (60,)
+        writer.execute("BEGIN")
+        writer.execute("SELECT count(*) FROM shop.products")
+        restartable.cluster.stop()
+        try:
+            for _ in range(3):  # the outage outlasts several statements
+                with pytest.raises(psycopg.OperationalError) as failure:
+                    reader.execute("SELECT count(*) FROM shop.products")
+                assert failure.value.sqlstate in ("57P01", "08006", "08001"), failure.value
+                assert not reader.closed
+            with pytest.raises(psycopg.OperationalError) as failure:
+                writer.execute("SELECT count(*) FROM shop.products")
+            assert failure.value.sqlstate in ("57P01", "08006", "08001"), failure.value
+            assert writer.info.transaction_status.name == "INERROR"
+            with pytest.raises(errors.InFailedSqlTransaction):
+                writer.execute("SELECT 1")
+            writer.execute("ROLLBACK")
+            assert writer.info.transaction_status.name == "IDLE"
+            with pytest.raises(psycopg.OperationalError) as failure:
+                writer.execute("SELECT count(*) FROM shop.products")
+            assert failure.value.sqlstate in ("08006", "08001"), failure.value
+        finally:
+            restartable.cluster.start()
+        assert reader.execute("SELECT count(*) FROM shop.products").fetchone() == (60,)
+        assert writer.execute("SELECT count(*) FROM shop.products").fetchone() == (60,)
+        assert not reader.closed and not writer.closed
+    finally:
+        reader.close()
+        writer.close()
+    log = (restartable_proxy.audit_file.parent / "proxy.log").read_text()
+    assert "not leased" not in log and "internal error" not in log
+
+
 def test_pinned_search_path_beats_the_roles_default(restartable, restartable_proxy):
     """The role's own `search_path = shop` never applies: the proxy pins its own path."""
     with restartable.admin() as inspector:

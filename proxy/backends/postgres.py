@@ -166,6 +166,9 @@ class PostgresSession:
     def __init__(self, warehouse: PostgresWarehouse, connection: UpstreamConnection) -> None:
         self._warehouse = warehouse
         self.connection = connection
+        # False once a broken connection went back to the pool and no replacement could be
+        # had yet (the warehouse is down): the next statement leases again, however late.
+        self._leased = True
         self._active: RelayCursor | None = None
         self._buffered: list[bytes] = []
         self._unsynced: dict[str, str] = {}
@@ -240,9 +243,12 @@ class PostgresSession:
         if self._active is not None:
             active, self._active = self._active, None
             await active.read_rest()  # a suspended portal stays readable, from memory
-        if self.connection.broken:
-            await self._warehouse.pool.release(self.connection, broken=True)
+        if self.connection.broken or not self._leased:
+            if self._leased:
+                self._leased = False
+                await self._warehouse.pool.release(self.connection, broken=True)
             self.connection = await self._warehouse.pool.acquire()
+            self._leased = True
             self._synced.clear()
             self._unsynced = dict(self._unsynced)
         if self._unsynced:
@@ -401,6 +407,9 @@ class PostgresSession:
 
     async def close(self) -> None:
         cursor, self._active = self._active, None
+        if not self._leased:  # already given back when the warehouse went away
+            return
+        self._leased = False
         broken = self.connection.broken
         if cursor is not None and not cursor.exhausted and not broken:
             try:

@@ -50,7 +50,8 @@ class _FetchResult:
         self._seen = 0
         self.binary_results = cursor.binary
         # A relaying warehouse's cursor: its DataRow messages pass through untouched.
-        self.raw = bool(getattr(cursor.result, "raw", False)) and not move
+        self._relayed = bool(getattr(cursor.result, "raw", False))
+        self.raw = self._relayed and not move
         self.row_description = getattr(cursor.result, "row_description", None)
 
     @property
@@ -78,6 +79,10 @@ class _FetchResult:
         return self._remaining == 0
 
     async def fetch(self, max_rows: int | None) -> list[tuple[object, ...]]:
+        if self._relayed:
+            # MOVE over relayed rows: counted as they pass, never decoded (they cannot be).
+            await self.fetch_raw(max_rows)
+            return []
         want = self._remaining if max_rows is None else min(max_rows, self._remaining)
         try:
             rows = await self._cursor.result.fetch(want) if want else []

@@ -344,6 +344,11 @@ class Session:
         if isinstance(route, ProxyCommand):
             return await self.commands.run(route, parameters)
         cursor = await self.warehouse.execute(route.sql, parameters, wire)
+        if route.statement.kind == TRANSACTION_CONTROL:
+            # A relaying warehouse reports the status the statement left only once its reply
+            # is read to the end; before that it is the previous statement's (BEGIN after a
+            # COMMIT would read as "I" and close the WITH HOLD cursors).
+            await cursor.fetch(None)
         if route.statement.kind == TRANSACTION_CONTROL and self.warehouse.transaction_status == "I":
             await self.commands.transaction_ended(committed=cursor.command_tag() == "COMMIT")
         return cursor
