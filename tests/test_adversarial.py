@@ -896,8 +896,9 @@ ATTACKS: list[Attack] = [
            _spell("body", "shop.support_tickets", f"customer_id = {C}"), EITHER, DENIED),
     attack("generate_series-args-support-ip", "sam",
            _spell("ip_address", "shop.web_events", f"id = {C}"), EITHER, DENIED),
+    # Past the masked card's length ascii('') is 0 and chr(0) fails (54000) on PostgreSQL.
     attack("generate_series-args-fraud-raw-card", "fran",
-           _spell("card_number", "shop.payments", f"id = {C}"), EITHER, DENIED),
+           _spell("card_number", "shop.payments", f"id = {C}"), EITHER, DENIED, "54000"),
     # FINDING (critical): a named WINDOW clause is not walked either: a scalar subquery in its
     # frame offset reads the base table unrewritten, and count(*) OVER w prints offset + 1.
     attack("named-window-frame-spell-phone", "ana",

@@ -69,34 +69,65 @@ def test_sql_cursor_commands_move_and_fetch_forward(any_proxy: ProxyProcess) -> 
         conn.commit()
 
 
-@pytest.mark.parametrize("command", [
-    "FETCH PRIOR FROM c", "FETCH BACKWARD 1 FROM c", "FETCH ABSOLUTE 3 FROM c",
-    "FETCH RELATIVE 2 FROM c", "FETCH FIRST FROM c", "FETCH LAST FROM c", "FETCH -1 FROM c",
-    "MOVE BACKWARD 2 IN c", "MOVE ABSOLUTE 1 IN c", "MOVE LAST IN c", "MOVE BACKWARD ALL IN c",
-    "FETCH 1 FROM nosuch", "MOVE 1 IN nosuch", "CLOSE nosuch",
-])
-def test_unsupported_or_unknown_cursor_commands_are_clear_errors(
-    any_proxy: ProxyProcess, command: str
+DIRECTIONS = [
+    ("FETCH PRIOR FROM c", "FETCH 1", [1]), ("FETCH BACKWARD 1 FROM c", "FETCH 1", [1]),
+    ("FETCH ABSOLUTE 3 FROM c", "FETCH 1", [3]), ("FETCH RELATIVE 2 FROM c", "FETCH 1", [4]),
+    ("FETCH FIRST FROM c", "FETCH 1", [1]), ("FETCH LAST FROM c", "FETCH 1", [60]),
+    ("FETCH -1 FROM c", "FETCH 1", [1]), ("MOVE BACKWARD 2 IN c", "MOVE 1", []),
+    ("MOVE ABSOLUTE 1 IN c", "MOVE 1", []), ("MOVE LAST IN c", "MOVE 1", []),
+    ("MOVE BACKWARD ALL IN c", "MOVE 1", []),
+]
+
+
+@pytest.mark.parametrize(("command", "tag", "rows"), DIRECTIONS)
+def test_every_direction_on_a_warehouse_that_keeps_cursors(
+    postgres_proxy: ProxyProcess, command: str, tag: str, rows: list[int]
 ) -> None:
+    """PostgreSQL keeps the cursor: FETCH and MOVE in any direction answer as it does."""
+    with psycopg.connect(**postgres_proxy.conninfo("etl")) as conn:
+        conn.execute(f"DECLARE c CURSOR FOR {PRODUCTS}")
+        conn.execute("FETCH 2 FROM c")
+        assert _run(conn, command) == (tag, rows)
+        conn.execute(f"DECLARE s SCROLL CURSOR FOR {PRODUCTS}")
+        assert _run(conn, "FETCH LAST FROM s") == ("FETCH 1", [60])
+        assert _run(conn, "FETCH ABSOLUTE 7 FROM s") == ("FETCH 1", [7])
+
+
+@pytest.mark.parametrize("command", [command for command, _, _ in DIRECTIONS])
+def test_backward_directions_on_the_embedded_warehouse_are_clear_errors(
+    proxy: ProxyProcess, command: str
+) -> None:
+    with psycopg.connect(**proxy.conninfo("etl")) as conn:
+        conn.execute(f"DECLARE c CURSOR FOR {PRODUCTS}")
+        conn.execute("FETCH 2 FROM c")
+        with pytest.raises(psycopg.Error) as failure:
+            conn.execute(command)
+        assert failure.value.sqlstate == "0A000", failure.value
+        conn.rollback()
+        assert conn.execute("SELECT 1").fetchone() == (1,)  # the session goes on
+
+
+@pytest.mark.parametrize("command", ["FETCH 1 FROM nosuch", "MOVE 1 IN nosuch", "CLOSE nosuch"])
+def test_unknown_cursors_are_clear_errors(any_proxy: ProxyProcess, command: str) -> None:
     with psycopg.connect(**any_proxy.conninfo("etl")) as conn:
         conn.execute(f"DECLARE c CURSOR FOR {PRODUCTS}")
         conn.execute("FETCH 2 FROM c")
         with pytest.raises(psycopg.Error) as failure:
             conn.execute(command)
-        assert failure.value.sqlstate in ("0A000", "34000"), failure.value
+        assert failure.value.sqlstate == "34000", failure.value
         conn.rollback()
         assert conn.execute("SELECT 1").fetchone() == (1,)  # the session goes on
 
 
-@pytest.mark.parametrize("command", [
-    f"DECLARE s SCROLL CURSOR FOR {PRODUCTS}",
-    f"DECLARE n CURSOR FOR {PRODUCTS}",  # outside a transaction block
-])
-def test_refused_declarations_are_clear_errors(any_proxy: ProxyProcess, command: str) -> None:
+def test_refused_declarations_are_clear_errors(any_proxy: ProxyProcess, proxy: ProxyProcess) -> None:
     with psycopg.connect(**any_proxy.conninfo("etl"), autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as failure:  # outside a transaction block
+            conn.execute(f"DECLARE n CURSOR FOR {PRODUCTS}")
+        assert failure.value.sqlstate == "25P01", failure.value
+    with psycopg.connect(**proxy.conninfo("etl")) as conn:  # the embedded warehouse
         with pytest.raises(psycopg.Error) as failure:
-            conn.execute(command)
-        assert failure.value.sqlstate in ("0A000", "25P01"), failure.value
+            conn.execute(f"DECLARE s SCROLL CURSOR FOR {PRODUCTS}")
+        assert failure.value.sqlstate == "0A000", failure.value
 
 
 def test_asyncpg_portal_cursors_forward_fetch_and_fetchrow(any_proxy: ProxyProcess) -> None:
@@ -128,3 +159,25 @@ def test_asyncpg_portal_cursors_forward_fetch_and_fetchrow(any_proxy: ProxyProce
         "past_end": 40, "after": None, "prepared_skip": 59, "prepared_last": [60],
         "iterated": list(range(1, 61)),
     }
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_named_cursors_return_true_values_in_every_format(
+    any_proxy: ProxyProcess, binary: bool
+) -> None:
+    """A server-side cursor with binary results once relayed text bytes under a binary
+    RowDescription: 1 read as 822083584. Values must be the values, in both formats."""
+    sql = ("SELECT id, price_cents, name, price_cents::numeric / 100 AS price "
+           "FROM shop.products ORDER BY id")
+    with psycopg.connect(**any_proxy.conninfo("etl")) as conn:
+        expected = conn.execute(sql).fetchall()
+        with conn.cursor("named", binary=binary) as cursor:
+            cursor.itersize = 7
+            cursor.execute(sql)
+            assert cursor.fetchmany(3) == expected[:3]
+            assert list(cursor) == expected[3:]
+        conn.execute(f"DECLARE d CURSOR FOR {sql}")
+        with conn.cursor(binary=binary) as cursor:
+            assert cursor.execute("FETCH 5 FROM d").fetchall() == expected[:5]
+        with conn.cursor(binary=not binary) as cursor:
+            assert cursor.execute("FETCH 5 FROM d").fetchall() == expected[5:10]

@@ -731,11 +731,9 @@ def test_a_result_abandoned_early_is_discarded_not_collected(proxy, warehouse):
     assert rss.peak - rss.before < MAX_GROWTH_KIB
 
 
-@pytest.mark.xfail(strict=True, reason="a statement run while a cursor is suspended makes the "
-                   "relay read the cursor's remaining rows into memory "
-                   "(PostgresSession._ready_connection -> RelayCursor.read_rest); bounded memory "
-                   "needs row-limited Execute on a named upstream portal")
 def test_a_statement_between_fetches_keeps_memory_bounded(tmp_path, warehouse):
+    """psycopg's named cursor is a SQL cursor the warehouse keeps: a statement between its
+    FETCHes finds no result to read first, and the rows stay in the warehouse."""
     running = start_proxy(tmp_path / "proxy", tmp_path / "unused.duckdb", backend="postgres",
                           postgres=warehouse.proxy_settings())
     try:

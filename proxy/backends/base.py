@@ -84,6 +84,11 @@ class RawResultCursor(ResultCursor, Protocol):
 class WarehouseSession(Protocol):
     """One client session's connection to the warehouse."""
 
+    #: SQL cursors (DECLARE ... FETCH) live in the warehouse itself: FETCH, MOVE and CLOSE are
+    #: relayed, so every direction, SCROLL and the client's result formats behave exactly as
+    #: PostgreSQL's. Otherwise the proxy keeps each cursor's rows and fetches forward only.
+    keeps_cursors: bool
+
     @property
     def transaction_status(self) -> TransactionStatus: ...
 

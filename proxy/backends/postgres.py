@@ -162,6 +162,7 @@ class PostgresSession:
     """One client session's leased upstream connection."""
 
     relays_copy = True
+    keeps_cursors = True
 
     def __init__(self, warehouse: PostgresWarehouse, connection: UpstreamConnection) -> None:
         self._warehouse = warehouse

@@ -1,8 +1,11 @@
 """Statements the proxy answers itself: SET/RESET/SHOW, DEALLOCATE and SQL-level cursors.
 
-Cursors (DECLARE/FETCH/MOVE/CLOSE) are kept in the proxy rather than the warehouse: the query
-a cursor runs is decided (and rewritten) like any other statement, then its rows are handed
-out FETCH by FETCH. Only forward fetching is supported; anything else is refused, not guessed.
+Cursors (DECLARE/FETCH/MOVE/CLOSE): the query a cursor runs is decided (and rewritten) like
+any other statement at DECLARE. A warehouse that keeps SQL cursors (PostgreSQL) then holds the
+cursor itself: DECLARE runs there with the decided query, and FETCH, MOVE and CLOSE (which read
+nothing but the cursor) are relayed, so every direction, SCROLL and the result formats a client
+asks for behave exactly as PostgreSQL's. For DuckDB the proxy keeps the rows and hands them out
+FETCH by FETCH, forward only; anything else is refused, not guessed.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 
 from pglast import ast
 from pglast.enums import FetchDirection
+from pglast.stream import RawStream
 
 from proxy.backends.base import Column, ResultCursor, WarehouseSession, WireArguments
 from proxy.backends.local import LocalResult
@@ -19,10 +23,12 @@ from proxy.context import SessionContext
 from proxy.errors import PgError, SqlState
 from proxy.routing import ProxyCommand
 from proxy.session_settings import apply_variable_set, show_value
+from proxy.sql.identifiers import quote_identifier
 from proxy.wire.types import Oid
 
 CURSOR_OPT_BINARY = 0x0001
 CURSOR_OPT_SCROLL = 0x0002
+CURSOR_OPT_NO_SCROLL = 0x0004
 CURSOR_OPT_HOLD = 0x0020
 FETCH_ALL = 2**63 - 1
 
@@ -30,14 +36,65 @@ FETCH_ALL = 2**63 - 1
 @dataclass
 class SqlCursor:
     name: str
-    result: ResultCursor
+    result: ResultCursor | None  # None: the cursor lives in the warehouse (keeps_cursors)
     binary: bool
     hold: bool
     withhold_error_text: bool = False
+    described: tuple[Column, ...] | None = None  # a warehouse cursor's columns
 
     @property
     def columns(self) -> tuple[Column, ...] | None:
-        return self.result.columns
+        return self.described if self.result is None else self.result.columns
+
+
+def withhold_cursor_error(error: PgError) -> None:
+    """A cursor reading protected columns fails at FETCH: its error text may quote a value."""
+    if not error.sqlstate.startswith(("57", "25", "08", "34")):
+        error.message = (f"the warehouse reported an error (SQLSTATE {error.sqlstate}); "
+                         "its text is withheld because the cursor reads protected columns")
+        error.detail = None
+        error.hint = None
+
+
+class _WarehouseFetch:
+    """FETCH / MOVE relayed to a cursor the warehouse keeps: its messages pass untouched."""
+
+    raw = True
+
+    def __init__(self, result: ResultCursor, withhold: bool) -> None:
+        self._result = result
+        self._withhold = withhold
+        self.row_description: bytes | None = getattr(result, "row_description", None)
+
+    @property
+    def rows_read(self) -> int:
+        return self._result.rows_read  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def columns(self) -> tuple[Column, ...] | None:
+        return self._result.columns
+
+    @property
+    def exhausted(self) -> bool:
+        return self._result.exhausted
+
+    async def fetch_raw(self, max_rows: int | None) -> list[bytes]:
+        try:
+            return await self._result.fetch_raw(max_rows)  # type: ignore[attr-defined,no-any-return]
+        except PgError as error:
+            if self._withhold:
+                withhold_cursor_error(error)
+            raise
+
+    async def fetch(self, max_rows: int | None) -> list[tuple[object, ...]]:
+        await self.fetch_raw(None)  # MOVE: no rows, only completion
+        return []
+
+    def command_tag(self) -> str:
+        return self._result.command_tag()
+
+    async def close(self) -> None:
+        await self._result.close()
 
 
 class _FetchResult:
@@ -87,10 +144,8 @@ class _FetchResult:
         try:
             rows = await self._cursor.result.fetch(want) if want else []
         except PgError as error:
-            if self._cursor.withhold_error_text and not error.sqlstate.startswith(("57", "25")):
-                error.message = (f"the warehouse reported an error (SQLSTATE {error.sqlstate}); "
-                                 "its text is withheld because the cursor reads protected columns")
-                error.detail = None
+            if self._cursor.withhold_error_text:
+                withhold_cursor_error(error)
             raise
         self._remaining = 0 if len(rows) < want else self._remaining - len(rows)
         self._seen += len(rows)
@@ -126,7 +181,11 @@ class ProxyCommands:
         self._protocol_portal = protocol_portal
         self._settings_before_transaction: dict[str, str] | None = None
 
-    async def run(self, route: ProxyCommand, parameters: Sequence[object]) -> ResultCursor:
+    async def run(
+        self, route: ProxyCommand, parameters: Sequence[object], wire: WireArguments | None = None
+    ) -> ResultCursor:
+        """`wire`: the client's Bind (extended protocol), whose result formats a FETCH from a
+        warehouse-kept cursor honours, as PostgreSQL does."""
         node = route.statement.node
         kind = route.statement.kind
         if self.warehouse.transaction_status == "E" and kind != "ClosePortalStmt":
@@ -146,7 +205,7 @@ class ProxyCommands:
             assert route.sql is not None
             return await self._declare(node, route.sql, parameters, route.withhold_error_text)
         if kind == "FetchStmt":
-            return await self._fetch(node)
+            return await self._fetch(node, wire)
         if kind == "ClosePortalStmt":
             await self._close(node.portalname)
             return LocalResult("CLOSE CURSOR")
@@ -182,7 +241,10 @@ class ProxyCommands:
             self.warehouse.set_parameters(self.context.settings.values)
         for name, cursor in list(self.cursors.items()):
             if not (cursor.hold and committed):
-                await self._close(name)
+                if cursor.result is None:  # the warehouse closed it with the transaction
+                    del self.cursors[name]
+                else:
+                    await self._close(name)
 
     # --- cursors -------------------------------------------------------------------------------
 
@@ -194,10 +256,6 @@ class ProxyCommands:
         withhold: bool,
     ) -> LocalResult:
         options = node.options or 0
-        if options & CURSOR_OPT_SCROLL:
-            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
-                          "SCROLL cursors are not supported through purpose-proxy",
-                          hint="Declare the cursor NO SCROLL (the default) and fetch forward.")
         hold = bool(options & CURSOR_OPT_HOLD)
         if not hold and self.warehouse.transaction_status == "I":
             raise PgError(SqlState.NO_ACTIVE_SQL_TRANSACTION,
@@ -206,6 +264,19 @@ class ProxyCommands:
             raise PgError(SqlState.DUPLICATE_CURSOR,
                           f'cursor "{node.portalname}" already exists')
         binary = bool(options & CURSOR_OPT_BINARY)
+        if self.warehouse.keeps_cursors:
+            described = (await self.warehouse.describe(sql, ())).columns
+            declared = await self.warehouse.execute(_declare_sql(node, sql), parameters)
+            await declared.fetch(None)
+            await declared.close()
+            self.cursors[node.portalname] = SqlCursor(
+                node.portalname, None, binary, hold, withhold, described
+            )
+            return LocalResult("DECLARE CURSOR")
+        if options & CURSOR_OPT_SCROLL:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          "SCROLL cursors are not supported on the embedded warehouse",
+                          hint="Declare the cursor NO SCROLL (the default) and fetch forward.")
         # A relaying warehouse sends the cursor's rows in the format the cursor promises.
         wire = WireArguments((), (), (), (1,)) if binary else None
         result = await self.warehouse.execute(sql, parameters, wire)
@@ -214,8 +285,22 @@ class ProxyCommands:
         )
         return LocalResult("DECLARE CURSOR")
 
-    async def _fetch(self, node: ast.FetchStmt) -> _FetchResult:
+    async def _fetch(
+        self, node: ast.FetchStmt, wire: WireArguments | None
+    ) -> _FetchResult | _WarehouseFetch:
         cursor = self.cursors.get(node.portalname)
+        if cursor is not None and cursor.result is None:
+            # Simple protocol: the cursor's own format; extended: the formats of the Bind.
+            formats = wire.result_formats if wire is not None else (int(cursor.binary),)
+            try:
+                result = await self.warehouse.execute(
+                    RawStream()(node), (), WireArguments((), (), (), formats)
+                )
+            except PgError as error:
+                if cursor.withhold_error_text:
+                    withhold_cursor_error(error)
+                raise
+            return _WarehouseFetch(result, cursor.withhold_error_text)
         if cursor is None:
             portal = await self._protocol_portal(node.portalname)
             if portal is None:
@@ -234,7 +319,26 @@ class ProxyCommands:
         cursor = self.cursors.pop(name, None)
         if cursor is None:
             raise _no_cursor(name)
-        await cursor.result.close()
+        if cursor.result is not None:
+            await cursor.result.close()
+        elif self.warehouse.transaction_status != "E":  # a failed transaction's go with it
+            closed = await self.warehouse.execute(f"CLOSE {quote_identifier(name)}", ())
+            await closed.fetch(None)
+            await closed.close()
 
     async def close_all(self) -> None:
         await self._close(None)
+
+
+def _declare_sql(node: ast.DeclareCursorStmt, query: str) -> str:
+    """DECLARE for the warehouse, around the decided query (never the client's own text)."""
+    options = node.options or 0
+    words = ["DECLARE", quote_identifier(node.portalname)]
+    if options & CURSOR_OPT_BINARY:
+        words.append("BINARY")
+    if options & CURSOR_OPT_SCROLL:
+        words.append("SCROLL")
+    elif options & CURSOR_OPT_NO_SCROLL:
+        words.append("NO SCROLL")
+    words.append("CURSOR WITH HOLD" if options & CURSOR_OPT_HOLD else "CURSOR")
+    return " ".join(words) + " FOR " + query

@@ -210,6 +210,9 @@ class Session:
             if implicit and self.warehouse.transaction_status != "I":
                 await self._run_hidden("ROLLBACK")
             await self._fail(error)
+        if self.portals and self.warehouse.transaction_status == "I":
+            # A COMMIT or ROLLBACK sent as a simple query ends the portals of its transaction.
+            await self._close_portals(all_portals=True)
         await self._ready()
 
     def _route_all(self, statements: Sequence[Statement]) -> list[Route]:
@@ -342,7 +345,7 @@ class Session:
         self, route: Route, parameters: Sequence[object], wire: WireArguments | None = None
     ) -> ResultCursor:
         if isinstance(route, ProxyCommand):
-            return await self.commands.run(route, parameters)
+            return await self.commands.run(route, parameters, wire)
         cursor = await self.warehouse.execute(route.sql, parameters, wire)
         if route.statement.kind == TRANSACTION_CONTROL:
             # A relaying warehouse reports the status the statement left only once its reply
@@ -522,7 +525,7 @@ class Session:
         if limit is not None and sent == limit:
             self.stream.write(msg.PORTAL_SUSPENDED)
             return
-        portal.completed_tag = portal.cursor.command_tag()
+        portal.completed_tag = _tag_of_this_execute(portal.cursor.command_tag(), sent)
         await portal.cursor.close()
         self.stream.write(msg.command_complete(portal.completed_tag))
         self.statement_audit.executed(route, portal.started, portal.rows_sent, None)
@@ -552,3 +555,12 @@ class Session:
         if self.warehouse.transaction_status == "I":
             await self._close_portals(all_portals=True)
         await self._ready()
+
+
+def _tag_of_this_execute(tag: str, sent: int) -> str:
+    """PostgreSQL counts the rows of the last Execute in a resumed portal's SELECT / FETCH
+    tag, not the portal's total (`SELECT 1` after 3 + 3 of 7 rows)."""
+    verb, _, count = tag.partition(" ")
+    if verb in ("SELECT", "FETCH") and count.isdigit():
+        return f"{verb} {sent}"
+    return tag

@@ -41,6 +41,10 @@ class AbortableSession:
     def transaction_status(self) -> TransactionStatus:
         return "E" if self._failed else self.inner.transaction_status
 
+    @property
+    def keeps_cursors(self) -> bool:
+        return self.inner.keeps_cursors
+
     def fail(self) -> None:
         """An error raised by the proxy (a rejection): aborts an open transaction block."""
         if self.inner.transaction_status != "I":

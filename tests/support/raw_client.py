@@ -26,6 +26,48 @@ def query(sql: str | bytes) -> bytes:
     return message(b"Q", raw + b"\0")
 
 
+# --- extended protocol messages ------------------------------------------------------------------
+
+
+def parse(sql: str, name: str = "", oids: tuple[int, ...] = ()) -> bytes:
+    payload = name.encode() + b"\0" + sql.encode() + b"\0" + struct.pack("!H", len(oids))
+    payload += b"".join(struct.pack("!I", oid) for oid in oids)
+    return message(b"P", payload)
+
+
+def bind(
+    portal: str = "",
+    statement: str = "",
+    values: tuple[bytes | None, ...] = (),
+    formats: tuple[int, ...] = (),
+    result_formats: tuple[int, ...] = (),
+) -> bytes:
+    payload = portal.encode() + b"\0" + statement.encode() + b"\0"
+    payload += struct.pack("!H", len(formats)) + b"".join(struct.pack("!h", f) for f in formats)
+    payload += struct.pack("!H", len(values))
+    for value in values:
+        payload += struct.pack("!i", -1) if value is None else struct.pack("!i", len(value)) + value
+    payload += struct.pack("!H", len(result_formats))
+    payload += b"".join(struct.pack("!h", f) for f in result_formats)
+    return message(b"B", payload)
+
+
+def describe(kind: str, name: str = "") -> bytes:
+    return message(b"D", kind.encode() + name.encode() + b"\0")
+
+
+def execute(portal: str = "", max_rows: int = 0) -> bytes:
+    return message(b"E", portal.encode() + b"\0" + struct.pack("!i", max_rows))
+
+
+def close(kind: str, name: str) -> bytes:
+    return message(b"C", kind.encode() + name.encode() + b"\0")
+
+
+SYNC = message(b"S")
+FLUSH = message(b"H")
+
+
 @dataclass
 class Reply:
     type: bytes

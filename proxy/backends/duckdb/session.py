@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 class DuckDBSession(TransactionControl, RuntimeSettings):
     """One client session: its own DuckDB connection, transaction and worker thread."""
 
+    keeps_cursors = False  # DuckDB has no SQL cursors: the proxy keeps them
+
     def __init__(self, warehouse: DuckDBWarehouse, con: Any, user: str, database: str, backend_pid: int) -> None:
         super().__init__(warehouse, con, user, database, backend_pid)
         self._casts = ParameterCasts()
