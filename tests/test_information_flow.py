@@ -286,3 +286,25 @@ def test_the_canary_year_is_what_fraud_sees(canary):
 
 
 assert BAD_DATETIME  # imported for attack authors extending this file
+
+
+def test_a_shape_warmed_by_harmless_constants_decides_the_next_alike(canary):
+    """Decisions are shared per statement shape (proxy.policy.shapes): after harmless
+    constants, the same statement aimed at the canary is masked and filtered as always."""
+    with _connect(canary, "mark") as conn:
+        for customer in (1, 2, 3):
+            conn.execute("SELECT email FROM shop.customers WHERE id = %s" % customer).fetchall()
+        assert conn.execute(f"SELECT email FROM shop.customers WHERE id = {C}").fetchall() == []
+        assert conn.execute(
+            f"SELECT id FROM shop.customers WHERE birth_date < '1920-01-01' AND id = {C}"
+        ).fetchall() == []
+    with _connect(canary, "ana") as conn:
+        for customer in (1, 2, 3):
+            conn.execute("SELECT email FROM shop.customers WHERE id = %s" % customer).fetchall()
+        (email,) = conn.execute(f"SELECT email FROM shop.customers WHERE id = {C}").fetchone()
+        assert "canary" not in email and len(email) == 64
+        import psycopg
+
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(f"SELECT id FROM shop.customers WHERE birth_date < '1920-01-01' "
+                         f"AND id = {C}")

@@ -19,6 +19,7 @@ from proxy.policy.decide import DecisionContext, decide
 from proxy.policy.decision import Allow, Decision, RecordTable, Refusal, Report
 from proxy.policy.model import Deployment
 from proxy.policy.purpose import DeclaredPurpose, require_granted
+from proxy.policy.shapes import instantiate, shape_of
 from proxy.routing import PROXY_COMMANDS, Forward, ProxyCommand, Route
 from proxy.session_settings import purpose_set_by
 from proxy.sql.statements import Statement
@@ -94,20 +95,36 @@ class PolicyGate:
         if deployment is not self._decided_under:  # a reload or a recorded table
             self._decisions.clear()
             self._decided_under = deployment
-        key = (statement.text, decision_context.user, decision_context.declared,
-               tuple(sorted(context.attributes.items())))
-        decision = self._decisions.get(key)
+        inputs = (decision_context.user, decision_context.declared,
+                  tuple(sorted(context.attributes.items())))
+        decision = self._cached((statement.text, *inputs))
         if decision is None:
-            decision = decide(statement, decision_context, deployment)
-            self._decisions[key] = decision
-            if len(self._decisions) > DECISION_CACHE_SIZE:
-                self._decisions.popitem(last=False)
-        else:
-            self._decisions.move_to_end(key)
+            # Same statement with other constants: decide its shape once (proxy.policy.shapes).
+            shape = shape_of(statement)
+            template = None if shape is None else self._cached((shape.statement.text, *inputs))
+            if shape is not None and template is None:
+                template = decide(shape.statement, decision_context, deployment)
+                self._remember((shape.statement.text, *inputs), template)
+            if shape is not None and isinstance(template, Allow):
+                decision = instantiate(template, statement, shape)
+            else:
+                decision = decide(statement, decision_context, deployment)
+            self._remember((statement.text, *inputs), decision)
         self._record(statement, context, decision, None)
         if isinstance(decision, Allow):
             return decision
         raise decision.error()
+
+    def _cached(self, key: tuple[object, ...]) -> Decision | None:
+        decision = self._decisions.get(key)
+        if decision is not None:
+            self._decisions.move_to_end(key)
+        return decision
+
+    def _remember(self, key: tuple[object, ...], decision: Decision) -> None:
+        self._decisions[key] = decision
+        if len(self._decisions) > DECISION_CACHE_SIZE:
+            self._decisions.popitem(last=False)
 
     def _record(
         self,
