@@ -15,6 +15,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from pglast.stream import RawStream
+
 from proxy.errors import PgError, SqlState
 from proxy.policy.copy import decide_copy
 from proxy.policy.crosscheck import check_against_postgres
@@ -92,6 +94,8 @@ def _decide(
             statement, context.declared, context.user, deployment, report,
             lambda query: _decide(query, context, deployment, report),
         )
+    if kind == "ExplainStmt":
+        return _decide_explain(statement, context, deployment, report)
     if kind not in ("SelectStmt", *WRITE_KINDS):
         purpose, source = resolve_purpose(
             statement.text, context.declared, deployment, context.user
@@ -150,6 +154,59 @@ def _decide_query(
     if rewritten is None:
         return Allow(text, False, report)
     return Allow(rewritten.sql(dialect="postgres"), True, report)
+
+
+# EXPLAIN options a client may choose; costs are always off (see _decide_explain).
+_EXPLAIN_FORMATS = frozenset({"text", "json", "yaml", "xml"})
+
+
+def _decide_explain(
+    statement: Statement, context: DecisionContext, deployment: Deployment, report: Report
+) -> Decision:
+    """EXPLAIN of a query: decided as the query, and the plan shown is the rewritten query's.
+
+    A plan can tell more than the rows: ANALYZE runs the statement and counts the rows each
+    node removed (those a row filter hides), VERBOSE and filters print the rewrite's
+    expressions, and cost estimates come from statistics over every row of a table, hidden
+    ones included. So only the plan's shape is shown: COSTS OFF always, no ANALYZE, VERBOSE,
+    BUFFERS, WAL, SETTINGS or GENERIC_PLAN, and never a plan whose text would carry the mask
+    key.
+    """
+    node = statement.node
+    explain_format = "text"
+    for option in node.options or ():
+        name = option.defname.lower()
+        value = getattr(option.arg, "sval", None)
+        if name == "format" and value is not None and value.lower() in _EXPLAIN_FORMATS:
+            explain_format = value.lower()
+        elif name == "costs" and value is not None and value.lower() in ("false", "off", "0"):
+            continue
+        else:
+            raise Refusal(
+                f"EXPLAIN option {name.upper()} is not allowed through purpose-proxy",
+                hint="EXPLAIN shows the plan of the statement as policy rewrites it, without "
+                "costs; ANALYZE, VERBOSE, BUFFERS and similar options could reveal rows or "
+                "statistics the purpose may not see. Options allowed: FORMAT.",
+            )
+    query = node.query
+    if type(query).__name__ != "SelectStmt" or query.intoClause is not None:
+        raise Refusal(
+            "EXPLAIN is allowed for queries only through purpose-proxy",
+            hint="EXPLAIN a SELECT; writes are explained by the warehouse's owners.",
+        )
+    explained = _decide(Statement(RawStream()(query), query), context, deployment, report)
+    if not isinstance(explained, Allow):
+        return explained
+    if context.mask_key and context.mask_key in explained.sql:
+        raise Refusal(
+            "EXPLAIN of a statement that reads hashed columns is not available with this "
+            "deployment's mask configuration",
+            hint="Run the query itself, or EXPLAIN it without the hashed columns.",
+            report=explained.report,
+        )
+    options = "COSTS OFF" + (f", FORMAT {explain_format.upper()}"
+                             if explain_format != "text" else "")
+    return Allow(f"EXPLAIN ({options}) {explained.sql}", True, explained.report)
 
 
 def _describe_kind(kind: str) -> str:

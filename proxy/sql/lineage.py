@@ -414,10 +414,6 @@ class LineageBuilder:
         if group is not None:
             _note(grouping, self._flows(group, _Context(scope, Clause.GROUP_BY)),
                   Clause.GROUP_BY)
-        distinct = node.args.get("distinct")
-        if distinct is not None and distinct.args.get("on") is not None:
-            _note(conditions, self._flows(distinct.args["on"], _Context(scope, Clause.DISTINCT_ON)),
-                  Clause.DISTINCT_ON)
         for window in node.args.get("windows") or ():  # WINDOW w AS (PARTITION BY ... ORDER BY)
             _note(conditions, self._window_definition(window, _Context(scope, Clause.WINDOW)),
                   Clause.WINDOW)
@@ -429,6 +425,11 @@ class LineageBuilder:
                 flows |= frozenset(grouping)
             outputs.append(OutputColumn(name, flows))
             scope.projections.setdefault(name, flows)
+        distinct = node.args.get("distinct")
+        if distinct is not None and distinct.args.get("on") is not None:
+            # Read like ORDER BY: output names first, then input columns (after projections).
+            _note(conditions, self._flows(distinct.args["on"], _Context(scope, Clause.DISTINCT_ON)),
+                  Clause.DISTINCT_ON)
         self._trailing_clauses(node, scope, conditions)
         self._selections.extend(
             Selection(alias, flows) for alias, flows in selections.items() if flows
@@ -602,7 +603,13 @@ class LineageBuilder:
         source = block.lookup(node.name)
         if source is not None:
             return frozenset(flow.then(Flow.TRANSFORMED) for flow in source.all_flows())
-        raise _unresolved(f'column "{node.name}"')
+        # An input column the qualifier left bare (DISTINCT ON): the one FROM item of this
+        # block that has it, as PostgreSQL resolves it; several is ambiguous.
+        found = [flows for each in block.sources.values()
+                 if (flows := each.flows(node.name)) is not None]
+        if len(found) == 1:
+            return found[0]
+        raise _unresolved(f'column "{node.name}"' + (" (ambiguous)" if found else ""))
 
     def _flows(self, node: exp.Expression, context: _Context) -> frozenset[ColumnFlow]:
         if isinstance(node, exp.Column):

@@ -9,10 +9,11 @@ and thread (worker.py), its rows streaming back through a cursor (cursor.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from proxy.backends.base import StatementDescription, WireArguments
+from proxy.backends.base import Column, StatementDescription, WireArguments
 from proxy.backends.duckdb.catalog.cache import result_key
 from proxy.backends.duckdb.columns import described_columns
 from proxy.backends.duckdb.cursor import DuckDBResultCursor, result_cursor
@@ -37,8 +38,13 @@ from proxy.backends.duckdb.settings import RuntimeSettings, show_columns
 from proxy.backends.duckdb.transactions import TransactionControl
 from proxy.backends.duckdb.transpile import Transpiled, transpile
 from proxy.backends.duckdb.utility import Utility, classify_utility
+from proxy.backends.local import LocalResult
 from proxy.errors import PgError, SqlState
-from proxy.wire.types import oid_for_duckdb_type
+from proxy.wire.types import Oid, oid_for_duckdb_type
+
+#: EXPLAIN exactly as the decision core writes it (proxy.policy.decide: costs always off).
+_EXPLAIN = re.compile(r"^EXPLAIN \(COSTS OFF(?:, FORMAT (\w+))?\) (.*)$", re.S)
+_ESTIMATE = re.compile(r"~\s*[\d,.]+\s*rows?|Estimated Cardinality", re.I)
 
 if TYPE_CHECKING:
     from proxy.backends.duckdb.warehouse import DuckDBWarehouse
@@ -65,6 +71,9 @@ class DuckDBSession(TransactionControl, RuntimeSettings):
             )
         if utility is not None:
             return await self._utility(utility)
+        explained = _EXPLAIN.match(sql)
+        if explained is not None:
+            return await self._explain(explained.group(2), explained.group(1))  # type: ignore[return-value]
         try:
             statement = transpile(sql)
         except PgError as error:
@@ -110,7 +119,37 @@ class DuckDBSession(TransactionControl, RuntimeSettings):
             self._pending = cursor
         return cursor
 
+    async def _explain(self, query: str, explain_format: str | None) -> LocalResult:
+        """EXPLAIN as the decision core sends it (COSTS OFF): DuckDB's physical plan, one text
+        row per line under PostgreSQL's column name."""
+        if explain_format is not None:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          f"EXPLAIN (FORMAT {explain_format}) is not supported by the DuckDB "
+                          "warehouse", hint="The embedded warehouse explains in text only.")
+        statement = transpile(query)
+        if statement.parameter_count:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          "EXPLAIN of a statement with parameters is not supported by the "
+                          "DuckDB warehouse")
+
+        def run() -> list[tuple[object, ...]]:
+            if self._unsynced:
+                self._sync_parameters()
+            self._con.execute("EXPLAIN " + statement.duckdb_sql)
+            plan = "\n".join(str(row[-1]) for row in self._con.fetchall())
+            # Cardinality estimates come from statistics over hidden rows too: left out.
+            return [(line,) for line in plan.splitlines()
+                    if line.strip() and not _ESTIMATE.search(line)]
+
+        try:
+            rows = await self._call(run)
+        except BaseException as error:
+            raise self._failed(error, statement) from None
+        return LocalResult("EXPLAIN", (Column("QUERY PLAN", Oid.TEXT),), rows)
+
     async def describe(self, sql: str, parameter_oids: Sequence[int] = ()) -> StatementDescription:
+        if _EXPLAIN.match(sql):
+            return StatementDescription(tuple(parameter_oids), (Column("QUERY PLAN", Oid.TEXT),))
         utility = classify_utility(sql)
         if utility is not None:
             if utility.kind == "show":
