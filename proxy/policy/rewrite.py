@@ -17,6 +17,7 @@ import sqlglot
 from sqlglot import exp
 
 from proxy.catalog.model import TableEntry
+from proxy.policy.pushdown import leakproof_predicates
 from proxy.sql.resolve import RESERVED_PREFIX, cte_names
 
 
@@ -32,7 +33,7 @@ class TablePolicy:
     def cte_name(self) -> str:
         return f"{RESERVED_PREFIX}{self.table.schema}_{self.table.name}"
 
-    def cte(self) -> exp.CTE:
+    def cte(self, leakproof: list[exp.Expression] | None = None) -> exp.CTE:
         projections = []
         for column in self.table.columns:
             raw = exp.column(column.name, quoted=True)
@@ -46,6 +47,8 @@ class TablePolicy:
         )
         if self.row_filter is not None:
             select = select.where(sqlglot.parse_one(self.row_filter, read="postgres"))
+            for predicate in leakproof or ():  # see proxy.policy.pushdown
+                select = select.where(predicate)
         return exp.CTE(
             this=select,
             alias=exp.TableAlias(this=exp.to_identifier(self.cte_name)),
@@ -63,12 +66,21 @@ def apply_table_policies(
     rewritten = statement.copy()
     ctes = cte_names(rewritten)
     used: dict[str, TablePolicy] = {}
-    for table in list(rewritten.find_all(exp.Table)):
-        if isinstance(table.this, exp.Func) or (not table.db and table.name in ctes):
-            continue
-        policy = by_name.get((table.db, table.name))
-        if policy is None:
-            continue
+    references = [
+        table for table in rewritten.find_all(exp.Table)
+        if not isinstance(table.this, exp.Func) and not (not table.db and table.name in ctes)
+        and (table.db, table.name) in by_name
+    ]
+    leakproof: dict[str, list[exp.Expression]] = {}
+    for table in references:
+        policy = by_name[(table.db, table.name)]
+        single = sum(1 for t in references if (t.db, t.name) == (table.db, table.name)) == 1
+        if policy.row_filter is not None and single:
+            raw = frozenset(name for name in policy.table.column_names
+                            if policy.columns.get(name) is None)
+            leakproof[policy.cte_name] = leakproof_predicates(table, policy.table, raw)
+    for table in references:
+        policy = by_name[(table.db, table.name)]
         alias = table.alias or table.name
         replacement = exp.Table(
             this=exp.to_identifier(policy.cte_name),
@@ -82,7 +94,7 @@ def apply_table_policies(
         if alias == table.name:
             _drop_schema_qualifiers(rewritten, table.db, table.name)
     for policy in sorted(used.values(), key=lambda p: p.cte_name, reverse=True):
-        _prepend_cte(rewritten, policy.cte())
+        _prepend_cte(rewritten, policy.cte(leakproof.get(policy.cte_name)))
     return rewritten
 
 
