@@ -109,7 +109,7 @@ def test_a_shared_decision_is_the_fresh_decision(deployment: Any, user: str, pur
         shape = shape_of(statement)
         if shape is None:
             continue
-        template = decide(shape.statement, context, deployment)
+        template = decide(shape.statement(), context, deployment)
         if not isinstance(template, Allow):
             continue  # refused shapes are decided again, statement by statement
         shaped += 1
@@ -147,5 +147,20 @@ def test_shapes(sql: str, shape: str | None, literals: tuple[str, ...]) -> None:
         assert found is None
         return
     assert found is not None
-    assert (found.statement.text, found.literals) == (shape, literals)
-    assert _tree(fill(found.statement.text, found.literals)) == _tree(sql)
+    assert (found.text, found.literals) == (shape, literals)
+    assert _tree(fill(found.text, found.literals)) == _tree(sql)
+
+
+def test_the_memo_gives_the_same_shapes_without_parsing_again() -> None:
+    memo: dict[tuple[str, tuple[str, ...]], tuple[int, ...] | None] = {}
+    first = ("SELECT x FROM t WHERE a = 1 AND f(2) = 3", "SELECT x FROM t WHERE a = 'p'")
+    second = ("SELECT x FROM t WHERE a = 7 AND f(8) = 9", "SELECT x FROM t WHERE a = 'q'")
+    for one, other in zip(first, second, strict=True):
+        (statement,) = split_statements(one)
+        assert shape_of(statement, memo) == shape_of(statement)
+        (statement,) = split_statements(other)
+        assert shape_of(statement, memo) == shape_of(statement)
+    assert len(memo) == 2
+    (mixed,) = split_statements("SELECT x FROM t WHERE a = 1.5 AND f(2) = 3")  # FCONST: new
+    assert shape_of(mixed, memo) == shape_of(mixed)
+    assert len(memo) == 3

@@ -27,6 +27,19 @@ from proxy.sql.statements import Statement
 DECISION_CACHE_SIZE = 2048
 
 
+class BoundedMemo(OrderedDict[tuple[str, tuple[str, ...]], "tuple[int, ...] | None"]):
+    """shape_of's memo, least recently added first out."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self._size = size
+
+    def __setitem__(self, key: tuple[str, tuple[str, ...]], value: tuple[int, ...] | None) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self._size:
+            self.popitem(last=False)
+
+
 def _reads_protected(decision: Allow) -> bool:
     return any(column.action != "allow" for column in decision.report.columns)
 
@@ -47,6 +60,7 @@ class PolicyGate:
         self._record_table = record_table
         self._decisions: OrderedDict[tuple[object, ...], Decision] = OrderedDict()
         self._decided_under: Deployment | None = None
+        self._shape_memo: BoundedMemo = BoundedMemo(DECISION_CACHE_SIZE)
 
     def completed(self, route: Forward) -> None:
         """A CREATE TABLE AS succeeded: the catalog now governs the new table by its labels."""
@@ -100,11 +114,11 @@ class PolicyGate:
         decision = self._cached((statement.text, *inputs))
         if decision is None:
             # Same statement with other constants: decide its shape once (proxy.policy.shapes).
-            shape = shape_of(statement)
-            template = None if shape is None else self._cached((shape.statement.text, *inputs))
+            shape = shape_of(statement, self._shape_memo)
+            template = None if shape is None else self._cached((shape.text, *inputs))
             if shape is not None and template is None:
-                template = decide(shape.statement, decision_context, deployment)
-                self._remember((shape.statement.text, *inputs), template)
+                template = decide(shape.statement(), decision_context, deployment)
+                self._remember((shape.text, *inputs), template)
             if shape is not None and isinstance(template, Allow):
                 decision = instantiate(template, statement, shape)
             else:

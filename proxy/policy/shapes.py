@@ -19,7 +19,7 @@ derive column types from their constants.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 
 import pglast
@@ -42,13 +42,25 @@ _SIGN_AFTER = frozenset({
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    statement: Statement  # the shape itself: text with $1..$n, and its parse tree
-    literals: tuple[str, ...]  # the constants' source text, $1 first
+    text: str  # the statement with its shareable constants as $1..$n
+    literals: tuple[str, ...]  # those constants' source text, $1 first
+
+    def statement(self) -> Statement:
+        """The shape as a statement the decision core can decide."""
+        (raw,) = pglast.parse_sql(self.text)
+        return Statement(self.text, raw.stmt)
 
 
-def shape_of(statement: Statement) -> Shape | None:
+#: What shape_of learned about a statement layout: which of its constants are shareable.
+#: Keyed by the text with every constant replaced and the constants' token kinds, which fix
+#: PostgreSQL's parse tree up to the constants' values; None: no shape.
+ShapeMemo = MutableMapping[tuple[str, tuple[str, ...]], "tuple[int, ...] | None"]
+
+
+def shape_of(statement: Statement, memo: ShapeMemo | None = None) -> Shape | None:
     """The statement's shape, or None when it has no shareable constants or cannot be shaped
-    safely (see the module docstring)."""
+    safely (see the module docstring). `memo` (kept by the caller, bounded) spares the parse
+    that checks a layout after its first statement."""
     if statement.kind != "SelectStmt" or statement.node.intoClause is not None:
         return None
     text = statement.text
@@ -59,6 +71,7 @@ def shape_of(statement: Statement) -> Shape | None:
     if any(token.name == "PARAM" for token in tokens):
         return None  # already parameterized: the exact text is the shape
     spans: list[tuple[int, int]] = []
+    kinds: list[str] = []
     for index, token in enumerate(tokens):
         if token.name not in _CONSTANTS:
             continue
@@ -66,58 +79,47 @@ def shape_of(statement: Statement) -> Shape | None:
         if (token.name != "SCONST" and index >= 2 and tokens[index - 1].name == "ASCII_45"
                 and tokens[index - 2].name in _SIGN_AFTER):
             start = tokens[index - 1].start  # a negative number: the sign is the constant's
+            kinds.append("-" + token.name)
+        else:
+            kinds.append(token.name)
         spans.append((start, token.end + 1))
     if not spans:
         return None
-    try:
-        return _shape(statement, tokens, spans)
-    except RecursionError:  # a deeply nested statement: decided on its own
-        return None
-
-
-def _shape(
-    statement: Statement, tokens: Sequence[parser.Token], spans: list[tuple[int, int]]
-) -> Shape | None:
-    text = statement.text
-    literals = [text[start:end] for start, end in spans]
-    shaped_text = _replace(text, spans)
-    # Constants in other positions were replaced too; keep only the ones that are operator
-    # operands, by comparing parse trees: any other difference means "no shape".
-    try:
-        (shaped_raw,) = pglast.parse_sql(shaped_text)
-    except (pglast.parser.ParseError, ValueError):
-        return _only_operands(statement, tokens, spans)
-    if not _same_but_operands(statement.node, shaped_raw.stmt, operand=False):
-        return _only_operands(statement, tokens, spans)
-    return Shape(Statement(shaped_text, shaped_raw.stmt), tuple(literals))
-
-
-def _only_operands(
-    statement: Statement, tokens: Sequence[parser.Token], spans: list[tuple[int, int]]
-) -> Shape | None:
-    """Retry with each constant alone, keeping those that are operator operands."""
-    if len(spans) > _MAX_RETRIED:
-        return None
-    kept = []
-    for span in spans:
-        single = _replace(statement.text, [span])
+    key = (_replace(text, spans), tuple(kinds))
+    if memo is not None and key in memo:
+        kept = memo[key]
+    else:
         try:
-            (raw,) = pglast.parse_sql(single)
-        except (pglast.parser.ParseError, ValueError):
-            continue
-        if _same_but_operands(statement.node, raw.stmt, operand=False):
-            kept.append(span)
+            kept = _shareable(statement, spans)
+        except RecursionError:  # a deeply nested statement: decided on its own
+            kept = None
+        if memo is not None:
+            memo[key] = kept
     if not kept:
         return None
-    shaped_text = _replace(statement.text, kept)
+    chosen = [spans[index] for index in kept]
+    return Shape(_replace(text, chosen), tuple(text[start:end] for start, end in chosen))
+
+
+def _shareable(statement: Statement, spans: list[tuple[int, int]]) -> tuple[int, ...] | None:
+    """Indexes of the constants that may become parameters: all at once if PostgreSQL reads
+    that as the same statement, else each one that it does alone."""
+    if _reads_alike(statement, spans):
+        return tuple(range(len(spans)))
+    if len(spans) > _MAX_RETRIED:
+        return None
+    kept = tuple(i for i, span in enumerate(spans) if _reads_alike(statement, [span]))
+    if kept and not _reads_alike(statement, [spans[i] for i in kept]):
+        return None
+    return kept or None
+
+
+def _reads_alike(statement: Statement, spans: list[tuple[int, int]]) -> bool:
     try:
-        (shaped_raw,) = pglast.parse_sql(shaped_text)
+        (raw,) = pglast.parse_sql(_replace(statement.text, spans))
     except (pglast.parser.ParseError, ValueError):
-        return None
-    if not _same_but_operands(statement.node, shaped_raw.stmt, operand=False):
-        return None
-    literals = tuple(statement.text[start:end] for start, end in kept)
-    return Shape(Statement(shaped_text, shaped_raw.stmt), literals)
+        return False
+    return _same_but_operands(statement.node, raw.stmt, operand=False)
 
 
 def _replace(text: str, spans: list[tuple[int, int]]) -> str:

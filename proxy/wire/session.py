@@ -334,7 +334,7 @@ class Session:
                     self.stream.write(encoder.encode_many(rows))
                 got = len(rows)
             sent += got
-            await self.stream.flush()
+            await self.stream.flush_when_full()
             if got < want:
                 break
         return sent

@@ -75,6 +75,13 @@ class MessageStream:
     def write(self, data: bytes) -> None:
         self._pending += data
 
+    async def flush_when_full(self, threshold: int = 256 * 1024) -> None:
+        """Send once a large reply has gathered (and wait for the client to keep up), so a
+        big result streams in bounded memory while a small one leaves in one write with its
+        ReadyForQuery."""
+        if len(self._pending) >= threshold:
+            await self.flush()
+
     async def flush(self) -> None:
         if self._pending:
             self.writer.write(bytes(self._pending))
