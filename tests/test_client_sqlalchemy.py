@@ -143,3 +143,20 @@ def test_text_query_and_transaction(engine: Engine) -> None:
             text("SELECT id, country FROM shop.customers WHERE id = :id"), {"id": 321}
         ).one()
     assert tuple(row) == (321, customers[321]["country"])
+
+
+def test_every_reflection_call_a_bi_tool_makes(engine: Engine) -> None:
+    """Superset and other BI tools reflect more than columns: domains (pg_type.typdefault),
+    enums, views, constraints, comments, and everything at once (get_multi_columns)."""
+    inspector = inspect(engine)
+    assert inspector.get_domains() == []
+    assert inspector.get_enums() == []
+    assert inspector.get_view_names(schema="shop") == []
+    assert inspector.get_materialized_view_names(schema="shop") == []
+    assert inspector.get_unique_constraints("customers", schema="shop") == []
+    assert inspector.get_check_constraints("customers", schema="shop") == []
+    assert inspector.get_table_comment("customers", schema="shop") == {"text": None}
+    columns = inspector.get_multi_columns(schema="shop")
+    assert {name for _, name in columns} == set(SHOP_TABLES)
+    assert [c["name"] for c in columns[("shop", "orders")]] == [
+        "id", "customer_id", "ordered_at", "status", "total_cents"]

@@ -191,8 +191,15 @@ def catalog_views(main_db: str) -> dict[str, str]:
         FROM {c}.pp_constraints k
     """
 
+    # Every column PostgreSQL 15's pg_type has (SQLAlchemy's domain reflection reads typdefault;
+    # drivers read typsubscript, typmodin...): no type here has a default, an ACL or modifiers.
     views["pg_type"] = f"""
-        SELECT * FROM (VALUES {values_list(pg_type_rows())}) AS t(
+        SELECT t.*, CASE WHEN t.typcategory = 'A' THEN 'array_subscript_handler' ELSE '-' END
+                        AS typsubscript,
+               '-' AS typmodin, '-' AS typmodout, '-' AS typanalyze,
+               CAST(NULL AS VARCHAR) AS typdefaultbin, CAST(NULL AS VARCHAR) AS typdefault,
+               CAST(NULL AS VARCHAR[]) AS typacl
+        FROM (VALUES {values_list(pg_type_rows())}) AS t(
             oid, typname, typnamespace, typowner, typlen, typbyval, typtype, typcategory, typispreferred,
             typisdefined, typdelim, typrelid, typelem, typarray, typinput, typoutput, typreceive, typsend,
             typalign, typstorage, typnotnull, typbasetype, typtypmod, typndims, typcollation)
