@@ -49,7 +49,7 @@ TRANSACTION_KINDS = frozenset({
 WRITE_KINDS = ("InsertStmt", "UpdateStmt", "DeleteStmt", "CreateTableAsStmt")
 # What sqlglot must read each PostgreSQL statement kind as (fail closed on any other reading).
 SQLGLOT_KINDS: dict[str, tuple[type[exp.Expression], ...]] = {
-    "SelectStmt": (exp.Query,),
+    "SelectStmt": (exp.Query, exp.Values),
     "InsertStmt": (exp.Insert,),
     "UpdateStmt": (exp.Update,),
     "DeleteStmt": (exp.Delete,),

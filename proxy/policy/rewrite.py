@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from proxy.catalog.model import TableEntry
 from proxy.policy.pushdown import leakproof_predicates
+from proxy.sql.values import values_as_select
 from proxy.sql.resolve import RESERVED_PREFIX, cte_names
 
 
@@ -64,6 +65,8 @@ def apply_table_policies(
     if not by_name:
         return statement
     rewritten = statement.copy()
+    if isinstance(rewritten, exp.Values):  # VALUES ((SELECT ... FROM governed)): a WITH needs a SELECT
+        rewritten = values_as_select(rewritten)
     ctes = cte_names(rewritten)
     used: dict[str, TablePolicy] = {}
     references = [

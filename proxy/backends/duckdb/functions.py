@@ -32,6 +32,35 @@ def _hex_sha256(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _json_agg(node: exp.Expression) -> exp.Expression:
+    """json_agg / jsonb_agg: to_json(array_agg(...)) (DuckDB's json_group_array is a macro
+    that takes no ORDER BY); NULL over no rows, as PostgreSQL's."""
+    argument: exp.Expression | None = None
+    if isinstance(node, exp.JSONArrayAgg):
+        argument = node.this
+    elif isinstance(node, exp.Anonymous) and node.name.lower() == "jsonb_agg" \
+            and len(node.expressions) == 1:
+        argument = node.expressions[0]
+    if argument is None:
+        return node
+    return exp.Anonymous(this="to_json", expressions=[exp.ArrayAgg(this=argument)])
+
+
+def _current(node: exp.Expression) -> exp.Expression:
+    """CURRENT_DATE / CURRENT_TIMESTAMP / CURRENT_TIME as calls: DuckDB reads the bare keyword
+    as a reference to an output column of the same name (`SELECT now(), current_date`, whose
+    second output PostgreSQL names current_date)."""
+    if isinstance(node, exp.CurrentDate):
+        return exp.Cast(this=exp.Anonymous(this="get_current_timestamp"),
+                        to=exp.DataType.build("date"))
+    if isinstance(node, exp.CurrentTimestamp) and not node.args.get("this"):
+        return exp.Anonymous(this="get_current_timestamp")
+    if isinstance(node, exp.CurrentTime) and not node.args.get("this"):
+        return exp.Cast(this=exp.Anonymous(this="get_current_timestamp"),
+                        to=exp.DataType.build("timetz"))
+    return node
+
+
 def to_duckdb_functions(tree: exp.Expression) -> exp.Expression:
     """`tree` with the PostgreSQL idioms above spelled the DuckDB way."""
-    return tree.transform(_hex_sha256)
+    return tree.transform(_hex_sha256).transform(_json_agg).transform(_current)

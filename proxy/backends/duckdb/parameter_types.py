@@ -181,6 +181,9 @@ def infer_parameter_types(tree: exp.Expression, columns: ColumnTypes, *, default
                 other = outer.this if outer.expression is parent else outer.expression
                 element = _expression_type(other, scope)
                 typ = f"{element}[]" if element else None
+        elif isinstance(parent, exp.Where | exp.Having | exp.Not | exp.And | exp.Or) or (
+                isinstance(parent, exp.Join) and node is parent.args.get("on")):
+            typ = "BOOLEAN"  # a condition: `WHERE $1`, `$1 AND x`, `NOT $1`
         elif isinstance(parent, exp.Tuple) and isinstance(parent.parent, exp.Values) \
                 and isinstance(parent.parent.parent, exp.Insert):
             if insert_types is None:

@@ -38,6 +38,7 @@ from proxy.backends.duckdb.sql_tree import (
 )
 from proxy.errors import PgError, SqlState
 from proxy.sql.sqlglot_compat import patch_unparseable_types
+from proxy.sql.values import values_as_select
 
 # sqlglot logs a warning whenever it falls back to an opaque Command; the backend refuses those
 # statements itself, so the warning is noise.
@@ -147,6 +148,8 @@ def transpile(sql: str) -> Transpiled:
     if len(statements) > 1:
         raise PgError(SqlState.SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")
     tree = statements[0]
+    if isinstance(tree, exp.Values):  # PostgreSQL names its columns column1, column2...
+        tree = values_as_select(tree)
 
     if isinstance(tree, (exp.Command, exp.Set, exp.Pragma, exp.Use)) or type(tree).__name__ in (
         "Copy", "Grant", "Revoke", "Install", "Attach", "Detach", "Export", "Summarize", "Describe",

@@ -85,6 +85,14 @@ def catalog_macros(oid_for_duckdb_type: Callable[[str], int], duckdb_version: st
                              OR list_contains({c}.pp_search_schemas(), n.nspname)
                       FROM {c}.pg_class r JOIN {c}.pg_namespace n ON n.oid = r.relnamespace
                       WHERE r.oid = rel_oid LIMIT 1), false))""",
+        # PostgreSQL's quote_literal: quotes doubled, and E'...' with backslashes doubled when
+        # the text has any (asyncpg's copy_from_query inlines its arguments with it).
+        f"CREATE MACRO {c}.quote_literal(v) AS (CASE WHEN v IS NULL THEN NULL "
+        "WHEN contains(CAST(v AS VARCHAR), chr(92)) THEN 'E' || chr(39) || "
+        "replace(replace(CAST(v AS VARCHAR), chr(92), chr(92) || chr(92)), chr(39), "
+        "chr(39) || chr(39)) || chr(39) "
+        "ELSE chr(39) || replace(CAST(v AS VARCHAR), chr(39), chr(39) || chr(39)) || chr(39) "
+        "END)",
         f"CREATE MACRO {c}.pg_type_is_visible(type_oid) AS true",
         f"CREATE MACRO {c}.pg_function_is_visible(fn_oid) AS true",
         f"CREATE MACRO {c}.pg_collation_is_visible(coll_oid) AS true",

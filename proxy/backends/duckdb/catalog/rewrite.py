@@ -30,6 +30,7 @@ _COMPAT_FUNCTIONS: frozenset[str] = frozenset({
     "pg_get_statisticsobjdef_columns", "pg_relation_is_publishable", "pg_get_serial_sequence",
     "pg_is_in_recovery", "set_config", "pg_backend_pid", "pg_postmaster_start_time", "obj_description",
     "col_description", "shobj_description", "array_upper", "array_lower", "quote_ident",
+    "quote_literal",
     "has_table_privilege", "has_schema_privilege", "has_database_privilege", "has_column_privilege",
     "pg_has_role",
 })
