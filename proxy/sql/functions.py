@@ -62,6 +62,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from proxy.sql.names import PG_CATALOG, resolve_function
+
 __all__ = [
     "ALLOWED_FUNCTIONS",
     "ALLOWED_OPERATORS",
@@ -76,7 +78,6 @@ __all__ = [
     "refusal_reason",
 ]
 
-_BUILTIN_SCHEMAS = frozenset({None, "pg_catalog"})
 
 # -- functions -------------------------------------------------------------------------------
 
@@ -303,9 +304,14 @@ def _display(schema: str | None, name: str) -> str:
     return name if schema is None else f"{schema}.{name}"
 
 
+def _builtin(schema: str | None, name: str) -> bool:
+    """Whether the name resolves to pg_catalog (proxy.sql.names, the one resolver)."""
+    return resolve_function(schema, name).schema == PG_CATALOG
+
+
 def is_allowed_function(schema: str | None, name: str) -> bool:
     """Whether a call of `schema.name` (schema None when unqualified) may run."""
-    if schema in _BUILTIN_SCHEMAS:
+    if _builtin(schema, name):
         return name in ALLOWED_FUNCTIONS
     return (schema, name) in _QUALIFIED_BUILTINS
 
@@ -318,7 +324,7 @@ def check_functions(functions: Iterable[tuple[str | None, str]]) -> list[str]:
 
 def refusal_reason(schema: str | None, name: str) -> str:
     """A short reason to show when a function is refused."""
-    if schema not in _BUILTIN_SCHEMAS:
+    if not _builtin(schema, name):
         return f"functions of schema {schema!r} are not allowed; only PostgreSQL built-ins are"
     reason = REFUSED_FUNCTION_REASONS.get(name)
     if reason is None:
@@ -356,7 +362,7 @@ ALLOWED_OPERATORS: frozenset[str] = frozenset({
 
 
 def is_allowed_operator(schema: str | None, name: str) -> bool:
-    return schema in _BUILTIN_SCHEMAS and name in ALLOWED_OPERATORS
+    return _builtin(schema, name) and name in ALLOWED_OPERATORS
 
 
 def check_operators(operators: Iterable[tuple[str | None, str]]) -> list[str]:
@@ -405,7 +411,7 @@ ALLOWED_TYPES: frozenset[str] = _BASE_TYPES | frozenset("_" + name for name in _
 
 
 def is_allowed_type(schema: str | None, name: str) -> bool:
-    return schema in _BUILTIN_SCHEMAS and name in ALLOWED_TYPES
+    return _builtin(schema, name) and name in ALLOWED_TYPES
 
 
 def check_types(type_names: Iterable[tuple[str | None, str]]) -> list[str]:
