@@ -132,9 +132,10 @@ _REASONS: dict[str, str] = {
 }
 
 _CATALOG_HINT = (
-    "Metadata readable without a purpose is an allow-list of catalogs that hold no data values "
-    "and no other sessions' statements (see the README, \"System catalogs\"). Read the data "
-    "itself through the annotated tables under a granted purpose."
+    "This catalog is not readable through purpose-proxy: metadata readable without a purpose "
+    "is an allow-list of catalogs that hold no data values and no other sessions' statements "
+    "(README, \"System catalogs\"). Read data through the annotated tables under a granted "
+    "purpose."
 )
 
 
