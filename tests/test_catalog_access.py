@@ -303,6 +303,10 @@ def test_current_database_and_user_are_the_proxys(canary):
     with _connect(canary, "ana") as conn:
         assert conn.execute("SELECT current_database(), current_user, CURRENT_CATALOG"
                             ).fetchone() == ("acme", "ana", "acme")
+        # Also in a statement that reads data (the warehouse would name its own role).
+        row = conn.execute("SELECT current_user, current_database(), count(*) FROM shop.orders"
+                           ).fetchone()
+        assert row[:2] == ("ana", "acme") and row[2] > 0
         names = conn.execute("SELECT datname FROM pg_catalog.pg_database").fetchall()
         assert names == [("acme",)]
         roles = {r for (r,) in conn.execute("SELECT rolname FROM PG_CATALOG.PG_ROLES")}

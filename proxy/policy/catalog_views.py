@@ -187,18 +187,8 @@ def _setting_guard(call: exp.Expression, argument: exp.Expression) -> exp.Expres
 def answer_for_proxy(parsed: exp.Expression, world: ProxyWorld) -> exp.Expression | None:
     """`parsed` (a catalog-only query) rewritten for the proxy's world; None if unchanged."""
     tree = parsed.copy()
-    changed = False
     # Calls first: the derived tables put in below call current_database() themselves.
-    # Innermost first (reversed pre-order), so a replaced call's arguments are replaced too.
-    for node in reversed(list(tree.walk(bfs=False))):
-        replacement = _replacement(node, world)
-        if replacement is not None:
-            parent = node.parent
-            if isinstance(parent, exp.Select) and node in parent.expressions:
-                # Keep the column name PostgreSQL gives the call (clients read it by name).
-                replacement = exp.alias_(replacement, _output_name(node), quoted=True)
-            node.replace(replacement)
-            changed = True
+    changed = _replace_calls(tree, world, identity_only=False)
     for table in referenced_tables(tree):
         name = relation_name(table)
         if name.schema != PG_CATALOG or name.name not in PROXY_VIEWS:
@@ -214,6 +204,28 @@ def answer_for_proxy(parsed: exp.Expression, world: ProxyWorld) -> exp.Expressio
     return tree if changed else None
 
 
+def answer_identity(parsed: exp.Expression, world: ProxyWorld) -> exp.Expression | None:
+    """A query that reads data, with current_user / current_database() answered for the
+    proxy's world (the warehouse would name its own role and database); None if unchanged."""
+    tree = parsed.copy()
+    return tree if _replace_calls(tree, world, identity_only=True) else None
+
+
+def _replace_calls(tree: exp.Expression, world: ProxyWorld, identity_only: bool) -> bool:
+    changed = False
+    # Innermost first (reversed pre-order), so a replaced call's arguments are replaced too.
+    for node in reversed(list(tree.walk(bfs=False))):
+        replacement = _replacement(node, world, identity_only)
+        if replacement is not None:
+            parent = node.parent
+            if isinstance(parent, exp.Select) and node in parent.expressions:
+                # Keep the column name PostgreSQL gives the call (clients read it by name).
+                replacement = exp.alias_(replacement, _output_name(node), quoted=True)
+            node.replace(replacement)
+            changed = True
+    return changed
+
+
 def _output_name(node: exp.Expression) -> str:
     """The column name PostgreSQL gives an unaliased function call."""
     names = {exp.CurrentDatabase: "current_database", exp.CurrentCatalog: "current_catalog",
@@ -227,11 +239,18 @@ def _output_name(node: exp.Expression) -> str:
     return call[1] if call is not None else "?column?"
 
 
-def _replacement(node: exp.Expression, world: ProxyWorld) -> exp.Expression | None:
+def _replacement(
+    node: exp.Expression, world: ProxyWorld, identity_only: bool
+) -> exp.Expression | None:
     if isinstance(node, (exp.CurrentDatabase, exp.CurrentCatalog)):
         return _database_name(world)
     if isinstance(node, (exp.CurrentUser, exp.SessionUser)):
         return exp.cast(exp.Literal.string(world.user), _type("name"))
+    if identity_only:
+        call = _function(node)
+        if call is not None and call[1] == "current_database" and not call[2]:
+            return _database_name(world)
+        return None
     if isinstance(node, exp.Column) and identifier_name(node.this) in ACL_COLUMNS:
         return _NO_ACL.copy()
     call = _function(node)

@@ -18,7 +18,7 @@ from sqlglot.errors import SqlglotError
 from pglast.stream import RawStream
 
 from proxy.errors import PgError, SqlState
-from proxy.policy.catalog_views import answer_for_proxy, world_of
+from proxy.policy.catalog_views import answer_for_proxy, answer_identity, world_of
 from proxy.policy.copy import decide_copy
 from proxy.policy.crosscheck import check_against_postgres, reads_settings_by_expression
 from proxy.policy.decision import Allow, Decision, Refusal, Reject, Report
@@ -161,9 +161,12 @@ def _decide_query(
     deployment: Deployment,
     report: Report,
 ) -> Decision:
-    analysis = analyze_query(parsed, report, context.user, deployment)
+    answered = answer_identity(parsed, world_of(context.database, context.user, deployment.users))
+    analysis = analyze_query(answered or parsed, report, context.user, deployment)
     rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
     if rewritten is None:
+        if answered is not None:
+            return Allow(answered.sql(dialect="postgres"), True, report)
         return Allow(text, False, report)
     return Allow(rewritten.sql(dialect="postgres"), True, report)
 
