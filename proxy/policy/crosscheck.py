@@ -56,11 +56,12 @@ class _FunctionCalls(visitors.Visitor):  # type: ignore[misc]
         self.calls: list[ast.FuncCall] = []
 
     def visit_FuncCall(self, ancestors: object, node: ast.FuncCall) -> None:
-        parts = [getattr(part, "sval", None) for part in node.funcname]
-        if len(parts) > 2 or not all(isinstance(part, str) for part in parts):
+        parts = [getattr(part, "sval", None) for part in node.funcname or ()]
+        names = [part for part in parts if isinstance(part, str)]
+        if not names or len(names) != len(parts) or len(names) > 2:
             return
-        schema = parts[0] if len(parts) == 2 else None
-        if resolve_function(schema, parts[-1]) == QualifiedName(PG_CATALOG, self.name):
+        schema = names[0] if len(names) == 2 else None
+        if resolve_function(schema, names[-1]) == QualifiedName(PG_CATALOG, self.name):
             self.calls.append(node)
 
 
