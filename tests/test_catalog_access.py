@@ -233,6 +233,21 @@ def test_definitions_stay_refused_in_any_case(deployment):
     assert decide(deployment, "SELECT * FROM PG_CATALOG.PG_VIEWS").sqlstate == "42501"
 
 
+@pytest.mark.parametrize("sql", [
+    "SELECT 'postgres'::regrole",
+    "SELECT to_regrole('postgres')",
+    "SELECT c.relowner::pg_catalog.regrole FROM pg_class c",
+])
+def test_warehouse_role_names_are_not_reachable(deployment, sql):
+    assert decide(deployment, sql).sqlstate == "42501"
+
+
+def test_role_questions_are_answered_for_the_proxys_role(deployment):
+    sql = decide(deployment, "SELECT pg_has_role('postgres', 'member'), "
+                 "has_table_privilege('postgres', 'pg_class', 'SELECT')").sql
+    assert "postgres" not in sql and "FALSE" in sql
+
+
 def test_catalog_views_answer_for_the_proxy(deployment):
     sql = decide(deployment, "SELECT datname FROM PG_DATABASE").sql
     assert "'acme'" in sql and "CURRENT_DATABASE()" in sql
@@ -291,6 +306,8 @@ def test_pg_settings_and_current_setting_show_only_readable_settings(canary):
                             "FROM pg_catalog.pg_settings s").fetchall()
         assert rows, "pg_settings lists the readable settings"
         assert {name.lower() for name, _ in rows} <= READABLE_SETTINGS
+        assert conn.execute("SELECT count(*) FROM pg_settings WHERE sourcefile IS NOT NULL"
+                            ).fetchone() == (0,)
         assert conn.execute("SELECT current_setting('TimeZone') IS NOT NULL").fetchone() == (
             True,)
         # A setting named by a parameter is guarded too (SQLAlchemy sends this shape).

@@ -10,6 +10,8 @@ that reads only system catalogs, the decision core replaces, on both warehouses:
   `purpose_proxy`), `pg_auth_members` by an empty one;
 - `pg_settings` by its rows for the settings in `READABLE_SETTINGS`;
 - `pg_get_userbyid(oid)` by the name of that role in the proxy's world (the owner otherwise),
+  `pg_has_role()` by false, privilege functions asked about a role by the same question for
+  the proxy's own role,
   `current_database()` / `current_catalog` by the client's database, `current_user` /
   `session_user` by the proxy user; the database argument of `pg_database_size` and
   `has_database_privilege` by the current database (the only one a client can see);
@@ -130,7 +132,12 @@ def _derived_sql(view: str, world: ProxyWorld) -> str:
         )
     assert view == "pg_settings", view
     return (
-        "SELECT * FROM pg_catalog.pg_settings AS s WHERE pg_catalog.lower(s.name) IN ("
+        # sourcefile names the server's configuration files: NULL, as for an unprivileged role.
+        "SELECT s.name, s.setting, s.unit, s.category, s.short_desc, s.extra_desc, s.context, "
+        "s.vartype, s.source, s.min_val, s.max_val, s.enumvals, s.boot_val, s.reset_val, "
+        "CAST(NULL AS text) AS sourcefile, CAST(NULL AS integer) AS sourceline, "
+        "s.pending_restart "
+        "FROM pg_catalog.pg_settings AS s WHERE pg_catalog.lower(s.name) IN ("
         + ", ".join(_literal(name) for name in sorted(READABLE_SETTINGS)) + ")"
     )
 
@@ -226,6 +233,16 @@ def _replace_calls(tree: exp.Expression, world: ProxyWorld, identity_only: bool)
     return changed
 
 
+# Privilege functions: the number of arguments without the leading role argument.
+_PRIVILEGE_FUNCTIONS = {
+    "has_table_privilege": 2, "has_schema_privilege": 2, "has_database_privilege": 2,
+    "has_column_privilege": 3, "has_any_column_privilege": 2, "has_sequence_privilege": 2,
+    "has_function_privilege": 2, "has_type_privilege": 2, "has_tablespace_privilege": 2,
+    "has_foreign_data_wrapper_privilege": 2, "has_server_privilege": 2,
+    "has_language_privilege": 2, "has_parameter_privilege": 2,
+}
+
+
 def _output_name(node: exp.Expression) -> str:
     """The column name PostgreSQL gives an unaliased function call."""
     names = {exp.CurrentDatabase: "current_database", exp.CurrentCatalog: "current_catalog",
@@ -261,12 +278,18 @@ def _replacement(
         return _database_name(world)
     if name == "pg_get_userbyid" and len(args) == 1:
         return _role_name(args[0], world)
+    if name == "pg_has_role":
+        return exp.false()  # the proxy's users are members of no warehouse role
+    if name in _PRIVILEGE_FUNCTIONS and len(args) == _PRIVILEGE_FUNCTIONS[name] + 1:
+        # The (role, object, privilege) form asks about a warehouse role: answered for the
+        # proxy's own role, as the two-argument form is.
+        args = args[1:]
+        if name != "has_database_privilege":
+            return _call(name, *[arg.copy() for arg in args])
     if name == "pg_database_size" and len(args) == 1:
         return _call(name, exp.CurrentDatabase())
-    if name == "has_database_privilege" and len(args) in (2, 3):
-        rest = [arg.copy() for arg in args]
-        rest[len(args) - 2] = exp.CurrentDatabase()
-        return _call(name, *rest)
+    if name == "has_database_privilege" and len(args) == 2:
+        return _call(name, exp.CurrentDatabase(), args[1].copy())
     if name == "current_setting" and args and not (
         isinstance(args[0], exp.Literal) and args[0].is_string
     ):

@@ -231,7 +231,7 @@ _CATALOG = frozenset({
     "pg_relation_is_updatable", "pg_column_is_updatable", "pg_tablespace_location",
     "pg_partition_ancestors", "pg_partition_root", "pg_partition_tree", "to_regclass",
     "to_regtype", "to_regtypemod", "to_regproc", "to_regprocedure", "to_regoper",
-    "to_regoperator", "to_regnamespace", "to_regrole", "to_regcollation", "pg_table_size",
+    "to_regoperator", "to_regnamespace", "to_regcollation", "pg_table_size",
     "pg_relation_size", "pg_total_relation_size", "pg_indexes_size", "pg_database_size",
     "pg_size_pretty", "pg_size_bytes",
 })
@@ -293,6 +293,7 @@ REFUSED_FUNCTION_REASONS: dict[str, str] = {
     "pg_get_functiondef": "function bodies can embed data and policy logic",
     "pg_get_function_sqlbody": "function bodies can embed data and policy logic",
     "inet_server_addr": "reveals the warehouse's address",
+    "to_regrole": "names the warehouse's roles, not the proxy's users",
     "inet_server_port": "reveals the warehouse's address",
     "pg_logical_slot_*": "reads the write-ahead log, i.e. every change of every table",
     "bernoulli": "TABLESAMPLE is not supported on governed tables",
@@ -377,8 +378,9 @@ def check_operators(operators: Iterable[tuple[str | None, str]]) -> list[str]:
 # catalog names: the grammar turns `int`, `varchar(10)`, `timestamp with time zone`... into
 # pg_catalog.int4, pg_catalog.varchar, pg_catalog.timestamptz. Left out: xml (see the module
 # docstring), pseudo-types (internal, cstring, anyelement, record...), planner-internal types
-# (pg_node_tree, pg_ndistinct, pg_dependencies, pg_mcv_list, pg_brin_*, gtsvector) and
-# refcursor (cursors are not offered to consumers).
+# (pg_node_tree, pg_ndistinct, pg_dependencies, pg_mcv_list, pg_brin_*, gtsvector),
+# refcursor (cursors are not offered to consumers) and regrole (it names the warehouse's
+# roles, not the proxy's users; pg_get_userbyid answers for the proxy's world instead).
 _BASE_TYPES = frozenset({
     # numbers
     "int2", "int4", "int8", "float4", "float8", "numeric", "money", "oid", "xid", "xid8",
@@ -397,7 +399,7 @@ _BASE_TYPES = frozenset({
     "point", "line", "lseg", "box", "path", "polygon", "circle",
     # catalog: object identifiers and names used by catalog queries
     "regclass", "regtype", "regproc", "regprocedure", "regoper", "regoperator",
-    "regnamespace", "regrole", "regcollation", "int2vector", "oidvector", "aclitem", "tid",
+    "regnamespace", "regcollation", "int2vector", "oidvector", "aclitem", "tid",
     "pg_lsn", "pg_snapshot", "txid_snapshot",
     # ranges and multiranges
     "int4range", "int8range", "numrange", "daterange", "tsrange", "tstzrange",
