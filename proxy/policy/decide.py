@@ -120,9 +120,16 @@ def _decide(
         for declared in comment_purposes(statement.text):
             require_granted(deployment, context.user, declared)
         world = world_of(context.database, context.user, deployment.users)
-        answered = answer_for_proxy(parsed, world)
-        if answered is not None:
-            return Allow(answered.sql(dialect="postgres"), True, report)
+        try:
+            answered = answer_for_proxy(parsed, world)
+            if answered is not None:
+                return Allow(answered.sql(dialect="postgres"), True, report)
+        except SqlglotError as exc:
+            raise Refusal(
+                f"purpose-proxy could not answer this catalog query for its own world: {exc}",
+                hint="Catalog views of databases, roles and settings are answered from the "
+                "proxy's configuration; simplify the query.",
+            ) from None
         return Allow(statement.text, False, report)
     if reads_settings_by_expression(statement.node):
         raise Refusal(
