@@ -71,7 +71,8 @@ async def build_server(settings: Settings) -> tuple[ProxyServer, DeploymentHolde
         max_message_size=settings.max_message_size,
         max_connections=settings.max_connections,
     )
-    gate = PolicyGate(deployment, mask_key(settings), audit, deployment.record_table)
+    gate = PolicyGate(deployment, mask_key(settings), audit, deployment.record_table,
+                      settings.database)
     server = ProxyServer(config, warehouse, gate, audit, server_context(settings))
     return server, deployment
 

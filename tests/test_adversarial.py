@@ -427,7 +427,7 @@ ATTACKS: list[Attack] = [
     attack("fn-current_setting-search_path", "ana", "SELECT current_setting('search_path')",
            ROWS, check=lambda rows: rows == [('"$user", public',)]),
     attack("fn-current_setting-duckdb-setting", "ana",
-           "SELECT current_setting('enable_external_access')", EITHER, "42704",
+           "SELECT current_setting('enable_external_access')", EITHER, "42704", DENIED,
            check=lambda rows: rows in ([(None,)], [("false",)])),
     attack("fn-string_agg-email", "ana",
            f"SELECT string_agg(email, ',') FROM shop.customers WHERE id = {C}", ROWS,

@@ -11,7 +11,9 @@ from __future__ import annotations
 from pglast import ast, visitors
 from sqlglot import exp
 
+from proxy.policy.catalog_views import READABLE_SETTINGS
 from proxy.policy.decision import Refusal
+from proxy.sql.names import PG_CATALOG, QualifiedName, identifier_name, resolve_function
 from proxy.sql.functions import check_functions, check_operators, check_types
 from proxy.sql.pg_facts import PgFacts, pg_facts
 from proxy.sql.resolve import referenced_tables
@@ -23,17 +25,12 @@ _DISAGREE_HINT = (
 )
 
 
-def _folded(identifier: exp.Identifier | str) -> str:
-    if isinstance(identifier, exp.Identifier):
-        return identifier.this if identifier.quoted else identifier.this.lower()
-    return identifier.lower()
-
-
 def _sqlglot_relations(parsed: exp.Expression) -> set[tuple[str | None, str]]:
+    """The relations as written (folded), not resolved: PostgreSQL's facts are as written."""
     relations = set()
     for table in referenced_tables(parsed):
         db = table.args.get("db")
-        relations.add((_folded(db) if db is not None else None, _folded(table.this)))
+        relations.add((identifier_name(db), identifier_name(table.this) or ""))
     return relations
 
 
@@ -44,7 +41,7 @@ def _is_collation(column: exp.Column) -> bool:
 
 
 def _sqlglot_columns(parsed: exp.Expression) -> set[str]:
-    return {_folded(column.this) for column in parsed.find_all(exp.Column)
+    return {identifier_name(column.this) or "" for column in parsed.find_all(exp.Column)
             if isinstance(column.this, exp.Identifier) and not _is_collation(column)}
 
 
@@ -59,7 +56,12 @@ class _FunctionCalls(visitors.Visitor):  # type: ignore[misc]
         self.calls: list[ast.FuncCall] = []
 
     def visit_FuncCall(self, ancestors: object, node: ast.FuncCall) -> None:
-        if len(node.funcname) == 1 and node.funcname[0].sval == self.name:
+        parts = [getattr(part, "sval", None) for part in node.funcname or ()]
+        names = [part for part in parts if isinstance(part, str)]
+        if not names or len(names) != len(parts) or len(names) > 2:
+            return
+        schema = names[0] if len(names) == 2 else None
+        if resolve_function(schema, names[-1]) == QualifiedName(PG_CATALOG, self.name):
             self.calls.append(node)
 
 
@@ -73,6 +75,28 @@ def _only_harmless_set_config(tree: ast.Node) -> bool:
         if not isinstance(first, ast.A_Const) or value not in HARMLESS_SET_CONFIG:
             return False
     return bool(finder.calls)
+
+
+def _unreadable_settings(tree: ast.Node) -> list[str]:
+    """Settings named as constants in current_setting() that are not readable."""
+    finder = _FunctionCalls("current_setting")
+    finder(tree)
+    names = []
+    for call in finder.calls:
+        first = call.args[0] if call.args else None
+        value = getattr(getattr(first, "val", None), "sval", None)
+        if isinstance(first, ast.A_Const) and isinstance(value, str):
+            if value.lower() not in READABLE_SETTINGS:
+                names.append(value)
+    return names
+
+
+def reads_settings_by_expression(tree: ast.Node) -> bool:
+    """Some current_setting() call names its setting by an expression, not a constant."""
+    finder = _FunctionCalls("current_setting")
+    finder(tree)
+    return any(not (call.args and isinstance(call.args[0], ast.A_Const))
+               for call in finder.calls)
 
 
 def _postgres_relations(facts: PgFacts) -> set[tuple[str | None, str]]:
@@ -115,6 +139,14 @@ def check_against_postgres(statement: Statement, parsed: exp.Expression) -> PgFa
             f"function {refused[0]} is not allowed through purpose-proxy",
             hint="Only built-in functions that cannot read data by themselves or run SQL text "
             "are allowed.",
+        )
+    settings = _unreadable_settings(statement.node)
+    if settings:
+        raise Refusal(
+            f'setting "{settings[0]}" is not readable through purpose-proxy',
+            hint="Session and formatting settings (TimeZone, DateStyle, search_path, "
+            "server_version...) are readable; server paths, commands, connection strings and "
+            "custom settings are not.",
         )
     refused = check_operators(facts.operators)
     if refused:

@@ -18,8 +18,9 @@ from sqlglot.errors import SqlglotError
 from pglast.stream import RawStream
 
 from proxy.errors import PgError, SqlState
+from proxy.policy.catalog_views import answer_for_proxy, answer_identity, world_of
 from proxy.policy.copy import decide_copy
-from proxy.policy.crosscheck import check_against_postgres
+from proxy.policy.crosscheck import check_against_postgres, reads_settings_by_expression
 from proxy.policy.decision import Allow, Decision, Refusal, Reject, Report
 from proxy.policy.model import Deployment
 from proxy.policy.purpose import (
@@ -35,6 +36,7 @@ from proxy.policy.writes import (
     decide_insert,
     decide_update_or_delete,
 )
+from proxy.sql.names import fold_identifiers
 from proxy.sql.resolve import reads_catalog_data
 from proxy.sql.sqlglot_compat import patch_unparseable_types
 from proxy.sql.statements import Statement
@@ -63,6 +65,7 @@ class DecisionContext:
     attributes: Mapping[str, str]
     declared: DeclaredPurpose = field(default_factory=DeclaredPurpose)
     mask_key: str = ""
+    database: str = "acme"  # the database clients connect to (setting `database`)
 
 
 def decide(statement: Statement, context: DecisionContext, deployment: Deployment) -> Decision:
@@ -116,7 +119,23 @@ def _decide(
         # A purpose the statement itself declares must still be granted.
         for declared in comment_purposes(statement.text):
             require_granted(deployment, context.user, declared)
+        world = world_of(context.database, context.user, deployment.users)
+        try:
+            answered = answer_for_proxy(parsed, world)
+            if answered is not None:
+                return Allow(answered.sql(dialect="postgres"), True, report)
+        except SqlglotError as exc:
+            raise Refusal(
+                f"purpose-proxy could not answer this catalog query for its own world: {exc}",
+                hint="Catalog views of databases, roles and settings are answered from the "
+                "proxy's configuration; simplify the query.",
+            ) from None
         return Allow(statement.text, False, report)
+    if reads_settings_by_expression(statement.node):
+        raise Refusal(
+            "current_setting() must name its setting as a constant in a statement that reads "
+            "data", hint="Write current_setting('TimeZone'), not an expression.",
+        )
     purpose, source = resolve_purpose(statement.text, context.declared, deployment, context.user)
     report = Report(purpose, source, kind)
     writing = WriteContext(context.user, context.attributes, context.mask_key)
@@ -149,9 +168,12 @@ def _decide_query(
     deployment: Deployment,
     report: Report,
 ) -> Decision:
-    analysis = analyze_query(parsed, report, context.user, deployment)
+    answered = answer_identity(parsed, world_of(context.database, context.user, deployment.users))
+    analysis = analyze_query(answered or parsed, report, context.user, deployment)
     rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
     if rewritten is None:
+        if answered is not None:
+            return Allow(answered.sql(dialect="postgres"), True, report)
         return Allow(text, False, report)
     return Allow(rewritten.sql(dialect="postgres"), True, report)
 
@@ -229,7 +251,7 @@ def _parse(statement: Statement) -> exp.Expression:
         ) from None
     if len(expressions) != 1:
         raise Refusal("the statement was read as several statements; it was refused")
-    expression = expressions[0]
+    expression = fold_identifiers(expressions[0])  # compare names as PostgreSQL does
     expected = SQLGLOT_KINDS.get(statement.kind, ())
     if not isinstance(expression, expected) or (
         isinstance(expression, exp.Create) and not isinstance(expression.expression, exp.Query)

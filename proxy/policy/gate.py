@@ -53,8 +53,10 @@ class PolicyGate:
         mask_key: str,
         audit: AuditLog,
         record_table: Callable[[TableEntry], None],
+        database: str = "acme",
     ) -> None:
         self._deployment = deployment  # the current configuration (reloads swap it)
+        self._database = database  # the database clients see (catalog views answer for it)
         self._mask_key = mask_key
         self._audit = audit
         self._record_table = record_table
@@ -102,6 +104,7 @@ class PolicyGate:
             attributes=context.attributes,
             declared=DeclaredPurpose(context.session_purpose, context.connection_purpose),
             mask_key=self._mask_key,
+            database=self._database,
         )
         deployment = self._deployment()
         # decide() is pure, so a decision can be reused for the same text and context under

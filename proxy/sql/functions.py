@@ -62,6 +62,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from proxy.sql.names import PG_CATALOG, resolve_function
+
 __all__ = [
     "ALLOWED_FUNCTIONS",
     "ALLOWED_OPERATORS",
@@ -76,7 +78,6 @@ __all__ = [
     "refusal_reason",
 ]
 
-_BUILTIN_SCHEMAS = frozenset({None, "pg_catalog"})
 
 # -- functions -------------------------------------------------------------------------------
 
@@ -230,7 +231,7 @@ _CATALOG = frozenset({
     "pg_relation_is_updatable", "pg_column_is_updatable", "pg_tablespace_location",
     "pg_partition_ancestors", "pg_partition_root", "pg_partition_tree", "to_regclass",
     "to_regtype", "to_regtypemod", "to_regproc", "to_regprocedure", "to_regoper",
-    "to_regoperator", "to_regnamespace", "to_regrole", "to_regcollation", "pg_table_size",
+    "to_regoperator", "to_regnamespace", "to_regcollation", "pg_table_size",
     "pg_relation_size", "pg_total_relation_size", "pg_indexes_size", "pg_database_size",
     "pg_size_pretty", "pg_size_bytes",
 })
@@ -292,6 +293,7 @@ REFUSED_FUNCTION_REASONS: dict[str, str] = {
     "pg_get_functiondef": "function bodies can embed data and policy logic",
     "pg_get_function_sqlbody": "function bodies can embed data and policy logic",
     "inet_server_addr": "reveals the warehouse's address",
+    "to_regrole": "names the warehouse's roles, not the proxy's users",
     "inet_server_port": "reveals the warehouse's address",
     "pg_logical_slot_*": "reads the write-ahead log, i.e. every change of every table",
     "bernoulli": "TABLESAMPLE is not supported on governed tables",
@@ -303,9 +305,14 @@ def _display(schema: str | None, name: str) -> str:
     return name if schema is None else f"{schema}.{name}"
 
 
+def _builtin(schema: str | None, name: str) -> bool:
+    """Whether the name resolves to pg_catalog (proxy.sql.names, the one resolver)."""
+    return resolve_function(schema, name).schema == PG_CATALOG
+
+
 def is_allowed_function(schema: str | None, name: str) -> bool:
     """Whether a call of `schema.name` (schema None when unqualified) may run."""
-    if schema in _BUILTIN_SCHEMAS:
+    if _builtin(schema, name):
         return name in ALLOWED_FUNCTIONS
     return (schema, name) in _QUALIFIED_BUILTINS
 
@@ -318,7 +325,7 @@ def check_functions(functions: Iterable[tuple[str | None, str]]) -> list[str]:
 
 def refusal_reason(schema: str | None, name: str) -> str:
     """A short reason to show when a function is refused."""
-    if schema not in _BUILTIN_SCHEMAS:
+    if not _builtin(schema, name):
         return f"functions of schema {schema!r} are not allowed; only PostgreSQL built-ins are"
     reason = REFUSED_FUNCTION_REASONS.get(name)
     if reason is None:
@@ -356,7 +363,7 @@ ALLOWED_OPERATORS: frozenset[str] = frozenset({
 
 
 def is_allowed_operator(schema: str | None, name: str) -> bool:
-    return schema in _BUILTIN_SCHEMAS and name in ALLOWED_OPERATORS
+    return _builtin(schema, name) and name in ALLOWED_OPERATORS
 
 
 def check_operators(operators: Iterable[tuple[str | None, str]]) -> list[str]:
@@ -371,8 +378,9 @@ def check_operators(operators: Iterable[tuple[str | None, str]]) -> list[str]:
 # catalog names: the grammar turns `int`, `varchar(10)`, `timestamp with time zone`... into
 # pg_catalog.int4, pg_catalog.varchar, pg_catalog.timestamptz. Left out: xml (see the module
 # docstring), pseudo-types (internal, cstring, anyelement, record...), planner-internal types
-# (pg_node_tree, pg_ndistinct, pg_dependencies, pg_mcv_list, pg_brin_*, gtsvector) and
-# refcursor (cursors are not offered to consumers).
+# (pg_node_tree, pg_ndistinct, pg_dependencies, pg_mcv_list, pg_brin_*, gtsvector),
+# refcursor (cursors are not offered to consumers) and regrole (it names the warehouse's
+# roles, not the proxy's users; pg_get_userbyid answers for the proxy's world instead).
 _BASE_TYPES = frozenset({
     # numbers
     "int2", "int4", "int8", "float4", "float8", "numeric", "money", "oid", "xid", "xid8",
@@ -391,7 +399,7 @@ _BASE_TYPES = frozenset({
     "point", "line", "lseg", "box", "path", "polygon", "circle",
     # catalog: object identifiers and names used by catalog queries
     "regclass", "regtype", "regproc", "regprocedure", "regoper", "regoperator",
-    "regnamespace", "regrole", "regcollation", "int2vector", "oidvector", "aclitem", "tid",
+    "regnamespace", "regcollation", "int2vector", "oidvector", "aclitem", "tid",
     "pg_lsn", "pg_snapshot", "txid_snapshot",
     # ranges and multiranges
     "int4range", "int8range", "numrange", "daterange", "tsrange", "tstzrange",
@@ -405,7 +413,7 @@ ALLOWED_TYPES: frozenset[str] = _BASE_TYPES | frozenset("_" + name for name in _
 
 
 def is_allowed_type(schema: str | None, name: str) -> bool:
-    return schema in _BUILTIN_SCHEMAS and name in ALLOWED_TYPES
+    return _builtin(schema, name) and name in ALLOWED_TYPES
 
 
 def check_types(type_names: Iterable[tuple[str | None, str]]) -> list[str]:

@@ -1,9 +1,10 @@
 """Resolve a statement against the annotated catalog: every relation and column must be known.
 
-sqlglot's qualifier lets unknown tables through silently, so relations are checked here first;
-then `qualify` expands `*`, `t.*` and `TABLE t` and attaches every column to its table alias,
-which is what lineage needs. The search path is pinned (`"$user", public`): an unqualified
-name that is not a CTE names nothing in the catalog.
+sqlglot's qualifier lets unknown tables through silently, so relations are checked here first,
+by the names PostgreSQL resolves (`proxy.sql.names`); then `qualify` expands `*`, `t.*` and
+`TABLE t` and attaches every column to its table alias, which is what lineage needs. The search
+path is pinned (`"$user", public`): an unqualified name that is not a CTE or a pg_catalog
+relation names nothing in the catalog.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from sqlglot.schema import MappingSchema
 
 from proxy.catalog.model import Catalog
 from proxy.errors import PgError, SqlState
+from proxy.sql.names import relation_name
+from proxy.sql.system_catalog import check_catalog_columns, check_catalog_relation
 
-METADATA_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 RESERVED_PREFIX = "_pp_"  # names the rewriter gives its own CTEs
 
 
@@ -58,82 +60,23 @@ def referenced_tables(expression: exp.Expression) -> list[exp.Table]:
     return tables
 
 
-# pg_catalog relations a client may name without a schema (pg_catalog is searched first).
-PG_CATALOG_RELATIONS = frozenset({
-    "pg_class", "pg_namespace", "pg_attribute", "pg_type", "pg_index", "pg_constraint",
-    "pg_database", "pg_roles", "pg_user", "pg_proc", "pg_description", "pg_am", "pg_attrdef",
-    "pg_collation", "pg_inherits", "pg_tables", "pg_views", "pg_matviews", "pg_indexes",
-    "pg_enum", "pg_range", "pg_tablespace", "pg_extension", "pg_settings", "pg_sequence",
-    "pg_sequences", "pg_trigger", "pg_rewrite", "pg_depend", "pg_shdescription", "pg_policy",
-    "pg_partitioned_table", "pg_foreign_table", "pg_statistic_ext", "pg_publication",
-    "pg_publication_rel", "pg_event_trigger", "pg_language", "pg_operator", "pg_opclass",
-    "pg_auth_members", "pg_cast", "pg_conversion", "pg_aggregate",
-})
-# Relations that hold data values, secrets or other sessions' SQL: never readable.
-FORBIDDEN_METADATA = frozenset({
-    "pg_statistic", "pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic_ext_data",
-    "pg_stat_activity", "pg_stat_statements", "pg_authid", "pg_shadow", "pg_user_mapping",
-    "pg_user_mappings", "pg_largeobject", "pg_largeobject_metadata", "pg_file_settings",
-    "pg_hba_file_rules", "pg_ident_file_mappings",
-    "pg_stat_get_activity", "pg_replication_slots", "pg_subscription",
-})
-
-
-# Catalog columns that hold SQL bodies (views, rules, functions), which can embed literal data
-# or policy logic: refused like pg_get_viewdef() and pg_get_functiondef() are.
-FORBIDDEN_METADATA_COLUMNS = frozenset({
-    "definition", "prosrc", "prosqlbody", "probin", "ev_action", "ev_qual", "view_definition",
-    "routine_definition",
-})
-
-
-# Catalogs with such columns, where `*` would read them.
-BODY_RELATIONS = frozenset({"pg_views", "pg_matviews", "pg_proc", "pg_rewrite", "views",
-                            "routines"})
-
-
 def metadata_relation(table: exp.Table) -> bool:
-    """A system catalog relation: pg_catalog.x, information_schema.x, or a known bare pg_x."""
-    if table.db:
-        return table.db in METADATA_SCHEMAS
-    # pg_catalog is searched first: a bare name of one of its relations means that relation.
-    return table.name in PG_CATALOG_RELATIONS or table.name in FORBIDDEN_METADATA
+    """A system catalog relation (pg_catalog or information_schema), as PostgreSQL resolves it."""
+    return relation_name(table).is_system
 
 
 def reads_catalog_data(expression: exp.Expression) -> bool:
     """Whether the statement reads any relation other than system catalogs.
 
-    System catalogs that hold data values or other sessions' SQL are refused here outright;
-    a statement mixing system catalogs with data relations is refused too (fail closed).
+    System catalogs are readable only from the allow-list (`proxy.sql.system_catalog`);
+    a statement mixing system catalogs with data relations is refused (fail closed).
     """
     tables = referenced_tables(expression)
-    system = [table for table in tables if metadata_relation(table)]
-    for table in system:
-        if table.name in FORBIDDEN_METADATA:
-            raise PgError(
-                SqlState.INSUFFICIENT_PRIVILEGE,
-                f'permission denied for relation {table.name}: it holds data values or other '
-                "sessions' statements",
-                hint="Statistics and activity views are not readable through purpose-proxy.",
-            )
+    system = [name for name in map(relation_name, tables) if name.is_system]
+    for name in system:
+        check_catalog_relation(name)
     if system:
-        for column in expression.find_all(exp.Column):
-            if column.name.lower() in FORBIDDEN_METADATA_COLUMNS:
-                raise PgError(
-                    SqlState.INSUFFICIENT_PRIVILEGE,
-                    f'permission denied for catalog column "{column.name}": it holds SQL '
-                    "bodies that can embed data",
-                    hint="View, rule and function definitions are not readable through "
-                    "purpose-proxy.",
-                )
-        if any(isinstance(star, exp.Star) for star in expression.find_all(exp.Star)) and any(
-            table.name in BODY_RELATIONS for table in system
-        ):
-            raise PgError(
-                SqlState.INSUFFICIENT_PRIVILEGE,
-                "SELECT * on a catalog that holds SQL bodies is not allowed",
-                hint="Name the columns you need (not the definitions).",
-            )
+        check_catalog_columns(expression, system)
     if system and len(system) != len(tables):
         raise PgError(
             SqlState.INSUFFICIENT_PRIVILEGE,
@@ -163,7 +106,11 @@ def check_relations(expression: exp.Expression, catalog: Catalog) -> None:
                 "cross-database references are not implemented: "
                 f"{table.sql(dialect='postgres')}",
             )
-        if table.db in METADATA_SCHEMAS or catalog.table(table.db, table.name) is None:
+        name = relation_name(table)
+        if name.is_system:
+            check_catalog_relation(name)  # a refused catalog says why; an allowed one is
+            raise unknown_relation(table)  # never read together with data
+        if name.schema is None or catalog.table(name.schema, name.name) is None:
             raise unknown_relation(table)
     for node in expression.find_all(exp.Identifier):
         # Case-insensitively: DuckDB matches identifiers regardless of case and quoting.

@@ -32,6 +32,8 @@ def catalog_type_name(data_type: exp.Expression) -> str | None:
     """The lower-case name of a type PostgreSQL would resolve in pg_catalog, or None."""
     if isinstance(data_type, exp.ObjectIdentifier):
         return data_type.name.lower()
+    if isinstance(data_type, exp.DataType) and data_type.this == exp.DataType.Type.NAME:
+        return "name"  # sqlglot knows `name` as a type of its own; DuckDB does not
     if isinstance(data_type, exp.DataType) and data_type.this == exp.DataType.Type.USERDEFINED:
         kind = data_type.args.get("kind")
         if isinstance(kind, exp.Dot):

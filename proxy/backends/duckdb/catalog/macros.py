@@ -153,6 +153,19 @@ def catalog_macros(oid_for_duckdb_type: Callable[[str], int], duckdb_version: st
         f"CREATE MACRO {c}.has_database_privilege(a, b) AS true, (a, b, c) AS true",
         f"CREATE MACRO {c}.has_column_privilege(a, b, c) AS true, (a, b, c, d) AS true",
         f"CREATE MACRO {c}.pg_has_role(a, b) AS true, (a, b, c) AS true",
+        # `\l+`: the warehouse file's size (the one database a client sees), printed as
+        # PostgreSQL's pg_size_pretty does (halves rounded up, units of 1024 from 10240 on).
+        f"CREATE MACRO {c}.pg_database_size(db) AS (SELECT CAST(sum(total_blocks * block_size) "
+        "AS BIGINT) FROM pragma_database_size() WHERE database_name = current_database())",
+        f"""CREATE MACRO {c}.pg_size_pretty(n) AS (
+            CASE WHEN n IS NULL THEN NULL
+                 WHEN abs(n) < 10240 THEN CAST(n AS VARCHAR) || ' bytes'
+                 WHEN abs(n) < 10240 * 1024 THEN CAST(CAST(round(n / 1024) AS BIGINT) AS VARCHAR) || ' kB'
+                 WHEN abs(n) < 10240 * 1024 * 1024
+                     THEN CAST(CAST(round(n / 1048576) AS BIGINT) AS VARCHAR) || ' MB'
+                 WHEN abs(n) < 10240 * 1024 * 1024 * 1024
+                     THEN CAST(CAST(round(n / 1073741824) AS BIGINT) AS VARCHAR) || ' GB'
+                 ELSE CAST(CAST(round(n / 1099511627776) AS BIGINT) AS VARCHAR) || ' TB' END)""",
         # reg* input: a number is already an OID, a name is looked up (NULL when absent, like to_regclass).
         f"""CREATE MACRO {c}.pp_regclass_oid(name) AS (
             CASE WHEN name IS NULL THEN NULL

@@ -32,7 +32,7 @@ _COMPAT_FUNCTIONS: frozenset[str] = frozenset({
     "col_description", "shobj_description", "array_upper", "array_lower", "quote_ident",
     "quote_literal",
     "has_table_privilege", "has_schema_privilege", "has_database_privilege", "has_column_privilege",
-    "pg_has_role",
+    "pg_has_role", "pg_database_size", "pg_size_pretty",
 })
 
 #: OPERATOR(pg_catalog.op) spellings, as plain expressions.
@@ -71,8 +71,10 @@ def _setting_lookup(name_expr: exp.Expression) -> exp.Expression:
             f"(SELECT s.setting FROM {c}.pp_settings s WHERE s.name = {sql_literal(key)})", read="duckdb"
         )
         return exp.Coalesce(this=variable, expressions=[default])
+    # An alias of its own: the name expression often reads `s.name` of the client's pg_settings s.
     return sqlglot.parse_one(
-        f"(SELECT s.setting FROM {c}.pp_settings s WHERE s.name = lower(CAST(NULL AS VARCHAR)))", read="duckdb"
+        f"(SELECT pp_setting.setting FROM {c}.pp_settings pp_setting "
+        "WHERE pp_setting.name = lower(CAST(NULL AS VARCHAR)))", read="duckdb"
     ).transform(lambda n: name_expr.copy() if isinstance(n, exp.Null) else n)
 
 
@@ -85,8 +87,10 @@ def _function_name(node: exp.Expression) -> str | None:
 def _rewrite_node(node: exp.Expression, ctes: set[str]) -> exp.Expression:
     """One node as DuckDB should read it (children already rewritten); `node` itself when unchanged."""
     # pg_catalog.fn(...) arrives as Dot(pg_catalog, fn(...)): drop the schema, then map the function.
+    # The function may already be mapped to another expression (current_setting -> a subquery).
     if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier) \
-            and node.this.name.lower() == "pg_catalog" and isinstance(node.expression, exp.Func):
+            and node.this.name.lower() == "pg_catalog" \
+            and not isinstance(node.expression, (exp.Identifier, exp.Star)):
         return node.expression
 
     if isinstance(node, exp.Table):
