@@ -13,6 +13,7 @@ from pathlib import Path
 import structlog
 import yaml
 
+from proxy.catalog.derivation import from_document, to_document
 from proxy.catalog.load import read_catalog_file
 from proxy.catalog.model import ColumnEntry, TableEntry
 from proxy.config_files import ConfigError
@@ -47,7 +48,8 @@ class DeploymentHolder:
                         ColumnEntry(column_name, column.type, frozenset(column.labels),
                                     column.description)
                         for column_name, column in table.columns.items()
-                    ), table.description)
+                    ), table.description,
+                        from_document(table.derived) if table.derived is not None else None)
         return replace(deployment, catalog=catalog)
 
     def __call__(self) -> Deployment:
@@ -105,7 +107,7 @@ class DeploymentHolder:
         self._current = replace(
             self._current,
             catalog=self._current.catalog.with_table(
-                table.schema, table.name, table.columns, table.description
+                table.schema, table.name, table.columns, table.description, table.derivation
             ),
         )
         documents: dict[str, dict[str, object]] = {}
@@ -120,6 +122,9 @@ class DeploymentHolder:
                     for c in entry.columns
                 },
             }
+            if entry.derivation is not None:
+                document["tables"][entry.name]["derived"] = to_document(  # type: ignore[index]
+                    entry.derivation)
         self._recorded_dir.mkdir(parents=True, exist_ok=True)
         for schema, document in documents.items():
             path = self._recorded_dir / f"recorded-{schema}.yaml"

@@ -160,10 +160,23 @@ def test_sandbox_table_carries_the_labels_of_its_sources(writable):
     assert columns["country"]["labels"] == ["geo.country"]
     # The count's value is decided by grouping on country and email: it carries their labels.
     assert columns["n"]["labels"] == ["geo.country", "pii.contact.email"]
-    # marketing may read email raw, but the sandbox column holds only what analytics saw.
+    # The rows are about every customer, marketing reads only consenting ones, and the table
+    # kept no customer key to filter by (groups of one person are no aggregates): refused.
     with connect(writable, "mark") as conn:
-        contact = conn.execute("SELECT contact FROM sandbox.customer_hashes LIMIT 1").fetchone()
-    assert contact[0] not in emails
+        with pytest.raises(errors.InsufficientPrivilege) as failure:
+            conn.execute("SELECT contact FROM sandbox.customer_hashes LIMIT 1")
+    assert "shop.customers.id" in failure.value.diag.message_primary
+    assert "HAVING count(DISTINCT" in failure.value.diag.message_hint
+    # With the key kept, marketing reads only consenting customers' rows, and the sandbox
+    # column holds only what analytics saw (hashes), even though marketing may read email raw.
+    with connect(writable, "ana") as conn:
+        conn.execute("CREATE TABLE sandbox.keyed_hashes AS "
+                     "SELECT id, email AS contact FROM shop.customers")
+    with connect(writable, "mark") as conn:
+        got = conn.execute("SELECT id, contact FROM sandbox.keyed_hashes").fetchall()
+    consenting = {c["id"] for c in table("customers") if c["marketing_consent"]}
+    assert {ident for ident, _ in got} == consenting
+    assert not {contact for _, contact in got} & emails
 
 
 def test_later_reads_of_a_sandbox_table_are_governed_by_its_labels(writable):
@@ -194,28 +207,37 @@ def test_sandbox_tables_are_refused_outside_the_sandbox_and_twice(writable):
 
 
 def test_recorded_tables_survive_a_restart(tmp_path):
+    """Labels and row policy both survive: after a restart, marketing still reads only the
+    consenting customers' rows of analytics' table, and support only its country's."""
     first = start_proxy(tmp_path / "one", tmp_path / "acme.duckdb",
                         state_dir=str(tmp_path / "state"))
     try:
         with connect(first, "ana") as conn:
-            conn.execute("CREATE TABLE sandbox.kept AS SELECT country, email FROM shop.customers")
+            conn.execute("CREATE TABLE sandbox.kept AS "
+                         "SELECT id, country, email FROM shop.customers")
+            conn.execute("CREATE TABLE sandbox.keyless AS SELECT country, email FROM shop.customers")
     finally:
         first.stop()
     second = start_proxy(tmp_path / "two", tmp_path / "acme.duckdb",
                          state_dir=str(tmp_path / "state"))
+    customers = table("customers")
     try:
         with connect(second, "mark") as conn:
             with pytest.raises(errors.InsufficientPrivilege):  # email is not predicate-only...
                 conn.execute("SELECT phone FROM shop.customers")
             got = conn.execute("SELECT count(*) FROM sandbox.kept").fetchone()
-            assert got == (len(table("customers")),)
+            assert got == (sum(1 for c in customers if c["marketing_consent"]),)
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute("SELECT count(*) FROM sandbox.keyless")
         with connect(second, "sam") as conn:
-            diag = None
-            try:
-                conn.execute("SELECT email FROM sandbox.kept")
-            except errors.InsufficientPrivilege as error:
-                diag = error.diag
-            assert diag is None  # support may read pii.contact.email: governed, not closed
+            # support may read pii.contact.email: governed (DE rows only), not closed
+            got = conn.execute("SELECT DISTINCT country FROM sandbox.kept").fetchall()
+            assert got == [("DE",)]
+            assert conn.execute("SELECT count(email) FROM sandbox.kept").fetchone() == (
+                sum(1 for c in customers if c["country"] == "DE"),)
+        with connect(second, "ana") as conn:  # analytics filters nothing: every row
+            assert conn.execute("SELECT count(*) FROM sandbox.keyless").fetchone() == (
+                len(customers),)
     finally:
         second.stop()
 

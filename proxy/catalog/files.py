@@ -16,7 +16,7 @@ One file describes one schema:
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlglot import exp
@@ -59,6 +59,8 @@ class TableSpec(BaseModel):
 
     description: str | None = None
     columns: dict[Identifier, ColumnSpec] = Field(min_length=1)
+    # Recorded by the proxy for tables it created (see proxy/catalog/derivation.py).
+    derived: dict[str, Any] | None = None
 
 
 class CatalogFile(BaseModel):

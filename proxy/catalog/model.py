@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from proxy.catalog.derivation import Derivation
+
 
 @dataclass(frozen=True, slots=True)
 class ColumnEntry:
@@ -38,6 +40,8 @@ class TableEntry:
     columns: tuple[ColumnEntry, ...]
     description: str | None = None
     source: Path | None = None  # the catalog file it came from; None when recorded at run time
+    # Tables created through the proxy: how their rows and values were made (row policy).
+    derivation: Derivation | None = None
     _by_name: Mapping[str, ColumnEntry] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -103,6 +107,7 @@ class Catalog:
         name: str,
         columns: Iterable[ColumnEntry],
         description: str | None = None,
+        derivation: Derivation | None = None,
     ) -> Catalog:
         """A new catalog that also holds (or now holds a new version of) `schema.name`.
 
@@ -118,6 +123,6 @@ class Catalog:
         names = [column.name for column in columns]
         if len(set(names)) != len(names):
             raise ValueError(f"{schema}.{name}: duplicate column names in {names}")
-        entry = TableEntry(schema, name, columns, description)
+        entry = TableEntry(schema, name, columns, description, derivation=derivation)
         tables = {**self.tables, (schema, name): entry}
         return Catalog(MappingProxyType(tables), self.schemas | {schema}, self.declared_labels)

@@ -13,8 +13,10 @@ from pglast.stream import RawStream
 
 from proxy.errors import SqlState
 from proxy.policy.decision import Allow, CopyIn, CopyOut, Decision, Refusal, Report
+from proxy.policy.derived import chosen_values
 from proxy.policy.model import Deployment, WriteKind
 from proxy.policy.purpose import DeclaredPurpose, resolve_purpose
+from proxy.policy.writes import record_write, written_columns
 from proxy.sql.identifiers import quote_identifier
 from proxy.sql.pg_facts import pg_facts
 from proxy.sql.statements import Statement, split_statements
@@ -83,5 +85,14 @@ def decide_copy(
         if entry.column(column) is None:
             raise Refusal(f'column "{column}" of relation {entry.qualified_name} does not exist',
                           sqlstate=SqlState.UNDEFINED_COLUMN, report=report)
+    try:
+        written = written_columns(entry, columns, purpose, deployment)
+    except Refusal as refusal:
+        refusal.report = report
+        raise
+    # COPY rows are values the client chose: recorded as such (never masked on a later read).
+    write = chosen_values(written, {c: entry.column(c).labels for c in written  # type: ignore[union-attr]
+                                    }, purpose, deployment)
     return Allow(statement.text, False, report,
-                 CopyIn(entry.schema, entry.name, columns, options))
+                 CopyIn(entry.schema, entry.name, columns, options),
+                 records=record_write(entry, write))

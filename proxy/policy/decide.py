@@ -138,6 +138,13 @@ def _decide(
         )
     purpose, source = resolve_purpose(statement.text, context.declared, deployment, context.user)
     report = Report(purpose, source, kind)
+    if _creates_temporary(statement):
+        raise Refusal(
+            "temporary tables are not supported through purpose-proxy",
+            sqlstate=SqlState.FEATURE_NOT_SUPPORTED, report=report,
+            hint="Create the table in a schema your purpose may write (e.g. sandbox.my_table): "
+            "its labels and row policy are recorded there.",
+        )
     writing = WriteContext(context.user, context.attributes, context.mask_key)
     try:
         if select_into:
@@ -229,6 +236,15 @@ def _decide_explain(
     options = "COSTS OFF" + (f", FORMAT {explain_format.upper()}"
                              if explain_format != "text" else "")
     return Allow(f"EXPLAIN ({options}) {explained.sql}", True, explained.report)
+
+
+def _creates_temporary(statement: Statement) -> bool:
+    """CREATE TEMP TABLE ... AS / SELECT ... INTO TEMP: refused, not silently made permanent."""
+    node = statement.node
+    into = getattr(node, "into", None) if statement.kind == "CreateTableAsStmt" else getattr(
+        node, "intoClause", None)
+    rel = into.rel if into is not None else None
+    return rel is not None and rel.relpersistence == "t"
 
 
 def _describe_kind(kind: str) -> str:

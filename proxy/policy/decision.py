@@ -73,6 +73,9 @@ class Allow:
     rewritten: bool
     report: Report
     effect: Effect | None = None
+    # A table created through the proxy whose recorded row policy this write makes stricter:
+    # recorded before the statement runs, so no reader ever sees the new rows under the old one.
+    records: TableEntry | None = None
 
 
 @dataclass(frozen=True)

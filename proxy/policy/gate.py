@@ -71,6 +71,9 @@ class PolicyGate:
             self._audit.event("catalog_recorded", table=route.effect.table.qualified_name,
                               columns={c.name: sorted(c.labels) for c in route.effect.table.columns})
 
+    def _current(self, table: TableEntry) -> TableEntry | None:
+        return self._deployment().catalog.table(table.schema, table.name)
+
     def check_connection(self, user: str, purpose: str | None) -> None:
         """A purpose declared at connect time must be granted (raised as FATAL by the server)."""
         if purpose:
@@ -96,6 +99,9 @@ class PolicyGate:
         if statement.kind in PROXY_COMMANDS:
             return ProxyCommand(statement)
         decision = self._decide(statement, context)
+        if decision.records is not None and decision.records != self._current(decision.records):
+            self._record_table(decision.records)
+            self._audit.event("catalog_row_policy", table=decision.records.qualified_name)
         return Forward(statement, decision.sql, decision.effect, _reads_protected(decision))
 
     def _decide(self, statement: Statement, context: SessionContext) -> Allow:

@@ -19,7 +19,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
-from proxy.catalog.labels import with_ancestors
+from proxy.catalog.labels import label_and_ancestors, with_ancestors
 from proxy.catalog.load import load_catalog
 from proxy.catalog.model import Catalog
 from proxy.catalog.problems import ConfigProblems
@@ -53,9 +53,14 @@ def _read(model: type[M], path: Path) -> M:
 def load_policies(directory: Path) -> Policies:
     """`labels.yaml` and `purposes.yaml` of `directory`; rules may use declared labels only."""
     labels_path, purposes_path = directory / LABELS_FILE, directory / PURPOSES_FILE
-    labels = with_ancestors(_read(LabelsFile, labels_path).labels)
+    labels_file = _read(LabelsFile, labels_path)
+    labels = with_ancestors(labels_file.labels)
     purposes = _read(PurposesFile, purposes_path).purposes
     problems = ConfigProblems()
+    for name, subject in labels_file.subjects.items():
+        if subject.key_label not in labels:
+            problems.add(labels_path, f"subjects.{name}.key_label",
+                         f"label {subject.key_label!r} is not declared under labels:")
     for name, purpose in purposes.items():
         for label in purpose.rules:
             if label not in labels:
@@ -64,8 +69,16 @@ def load_policies(directory: Path) -> Policies:
                     f"purposes.{name}.rules.{label}",
                     f"label {label!r} is not declared in {labels_path}",
                 )
+        for subject_name in purpose.subject_filters:
+            if subject_name not in labels_file.subjects:
+                problems.add(
+                    purposes_path,
+                    f"purposes.{name}.subject_filters.{subject_name}",
+                    f"subject {subject_name!r} is not declared in {labels_path} (subjects:)",
+                )
     problems.raise_if_any()
-    return Policies(labels, MappingProxyType(dict(purposes)))
+    return Policies(labels, MappingProxyType(dict(purposes)),
+                    MappingProxyType(dict(labels_file.subjects)))
 
 
 def load_deployment(
@@ -81,6 +94,7 @@ def load_deployment(
     problems = ConfigProblems()
     _check_grants(users, users_path, policies, purposes_path, problems)
     _check_row_filters(policies, catalog, purposes_path, problems)
+    _check_subjects(policies, catalog, policies_dir / LABELS_FILE, purposes_path, problems)
     _check_writes(policies, catalog, purposes_path, problems)
     _check_filter_attributes(users, users_path, policies, problems)
     problems.raise_if_any()
@@ -119,6 +133,36 @@ def _check_row_filters(
         for target, template in purpose.row_filters.items():
             where = f"purposes.{purpose_name}.row_filters.{target}"
             for message in _row_filter_problems(template, target, catalog, schema):
+                problems.add(purposes_path, where, message)
+
+
+def _check_subjects(
+    policies: Policies, catalog: Catalog, labels_path: Path, purposes_path: Path,
+    problems: ConfigProblems,
+) -> None:
+    """Each subject's table and key exist and the key carries the key label; each subject
+    filter is a condition that resolves against the subject's table."""
+    schema = _sqlglot_schema(catalog)
+    for name, subject in policies.subjects.items():
+        table = catalog.table(*split_qualified(subject.table))
+        where = f"subjects.{name}"
+        if table is None:
+            problems.add(labels_path, f"{where}.table", f"table {subject.table} is not in the catalog")
+            continue
+        key = table.column(subject.key)
+        if key is None:
+            problems.add(labels_path, f"{where}.key",
+                         f"column {subject.key!r} is not in {subject.table}")
+        elif not any(subject.key_label in label_and_ancestors(label) for label in key.labels):
+            problems.add(labels_path, f"{where}.key",
+                         f"{subject.table}.{subject.key} is not labelled {subject.key_label}")
+    for purpose_name, purpose in policies.purposes.items():
+        for subject_name, template in purpose.subject_filters.items():
+            declared = policies.subjects.get(subject_name)
+            if declared is None or catalog.table(*split_qualified(declared.table)) is None:
+                continue
+            where = f"purposes.{purpose_name}.subject_filters.{subject_name}"
+            for message in _row_filter_problems(template, declared.table, catalog, schema):
                 problems.add(purposes_path, where, message)
 
 
@@ -208,7 +252,9 @@ def _check_filter_attributes(
             purpose = policies.purposes.get(purpose_name)
             if purpose is None:
                 continue
-            for target, template in purpose.row_filters.items():
+            filters = [*purpose.row_filters.items(),
+                       *((f"subject {name}", t) for name, t in purpose.subject_filters.items())]
+            for target, template in filters:
                 for attribute in row_filter_attributes(template):
                     if attribute not in user.attributes:
                         problems.add(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated
 
@@ -302,12 +302,32 @@ def split_qualified(name: str) -> tuple[str, str]:
 # --- files --------------------------------------------------------------------------------------
 
 
+class Subject(BaseModel):
+    """A kind of person data is about (`subjects:` in policies/labels.yaml).
+
+    `key_label` marks every column that holds a subject's key, in any table; `table` and `key`
+    name where the subjects themselves live. A purpose's `subject_filters` entry is a condition
+    on `table`, and rows of any table whose key columns point at a subject it excludes do not
+    exist for the purpose. `k`: a table derived from such rows that lost the key is readable
+    under a filtering purpose only if each row aggregates at least k distinct subjects.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key_label: LabelName
+    table: QualifiedTableName
+    key: str = Field(min_length=1)
+    k: StrictInt = Field(ge=2)
+    description: str | None = None
+
+
 class LabelsFile(BaseModel):
     """`policies/labels.yaml`: label -> description. Declaring a label declares its ancestors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     labels: dict[LabelName, str | None] = Field(min_length=1)
+    subjects: dict[PurposeName, Subject] = Field(default_factory=dict)
 
 
 class Purpose(BaseModel):
@@ -319,6 +339,9 @@ class Purpose(BaseModel):
     default: Rule = DENY  # for labels no rule covers
     rules: dict[LabelName, Rule] = Field(default_factory=dict)
     row_filters: dict[QualifiedTableName, RowFilterTemplate] = Field(default_factory=dict)
+    # subject name (labels.yaml `subjects:`) -> a condition on the subject's table that holds
+    # for every table with a column carrying the subject's key label, shop or derived.
+    subject_filters: dict[PurposeName, RowFilterTemplate] = Field(default_factory=dict)
     writes: dict[WriteTarget, list[WriteKind]] = Field(default_factory=dict)
 
     @field_validator("writes")
@@ -360,6 +383,7 @@ class Policies:
 
     labels: frozenset[str]  # every declared label, ancestors included
     purposes: Mapping[str, Purpose]
+    subjects: Mapping[str, Subject] = field(default_factory=dict)
 
     def purpose(self, name: str) -> Purpose:
         try:

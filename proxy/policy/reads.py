@@ -14,12 +14,9 @@ from sqlglot import exp
 from proxy.policy.decision import ColumnVerdict, Refusal, Report
 from proxy.policy.judge import Judgement, judge_columns
 from proxy.policy.masks import denied_placeholder, mask_expression
-from proxy.policy.model import (
-    Action,
-    Deployment,
-    MissingAttributeError,
-    render_row_filter,
-)
+from proxy.policy.at_rest import readable_as_stored
+from proxy.policy.model import Action, Deployment
+from proxy.policy.rows import base_condition, derived_condition
 from proxy.policy.rewrite import TablePolicy, add_group_guard, apply_table_policies
 from proxy.sql.lineage import BLOCK_ID, Lineage, LineageBuilder
 from proxy.sql.resolve import qualify_statement
@@ -107,25 +104,31 @@ def rewrite_query(
         for column in table.columns:
             action = policies.column_action(purpose, column.labels).enforced
             raw = exp.column(column.name, quoted=True)
+            derived = table.derivation.column(column.name) if table.derivation else None
+            if derived is not None and readable_as_stored(
+                policies, purpose, column.labels, derived
+            ):
+                continue  # masked at rest the way this purpose masks it, or raw for it
             if action.action is Action.MASK:
                 assert action.method is not None
+                if derived is not None and derived.chosen:
+                    raise _chosen_values_refusal(table.qualified_name, column.name, purpose,
+                                                 action.method.value, report)
                 columns[column.name] = mask_expression(
                     action.method, raw, column.type or "text", mask_key
                 )
                 rewrites.append(f"mask {schema}.{name}.{column.name}: {action.method.value}")
             elif action.action is Action.DENY:
                 columns[column.name] = denied_placeholder(column.type or "text")
-        template = policies.row_filter(purpose, schema, name)
-        row_filter = None
-        if template is not None:
-            try:
-                row_filter = render_row_filter(template, attributes)
-            except MissingAttributeError as exc:
-                raise Refusal(
-                    f"{schema}.{name} cannot be read for purpose \"{purpose}\": {exc}",
-                    hint="Ask the data owners to set the attribute for your user.",
-                    report=report,
-                ) from None
+        try:
+            if table.derivation is not None:
+                row_filter = derived_condition(deployment, purpose, table, attributes).condition
+            else:
+                row_filter = base_condition(deployment, purpose, table, attributes)
+        except Refusal as refusal:
+            refusal.report = report
+            raise
+        if row_filter is not None:
             rewrites.append(f"row filter {schema}.{name}: {row_filter}")
         table_policies.append(TablePolicy(table, columns, row_filter))
     guarded = dict(judgement.group_guards)
@@ -142,3 +145,17 @@ def rewrite_query(
             report = replace(report, rewrites=(
                 *report.rewrites, f"group guard: count(DISTINCT {keys}) >= {k}"))
     return apply_table_policies(rewritten, table_policies), report
+
+
+def _chosen_values_refusal(
+    table: str, column: str, purpose: str, method: str, report: Report
+) -> Refusal:
+    return Refusal(
+        f'permission denied for column "{column}" of table {table}: purpose "{purpose}" reads '
+        f"it masked ({method}), and it may hold values a user wrote (literals, parameters, "
+        "COPY rows); masking them would turn the mask into an oracle for guesses",
+        detail=f"{table}.{column} was not written masked the way purpose \"{purpose}\" masks it",
+        hint="Read it under the purpose that wrote it, or recreate the table under this purpose "
+        "(its values are then stored masked and read as stored).",
+        report=report,
+    )

@@ -9,16 +9,19 @@ its source; a table created in the sandbox records the labels of what flowed int
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
 from proxy.catalog.labels import label_and_ancestors
+from proxy.catalog.derivation import RAW, Derivation, forget_keys, merge
 from proxy.catalog.model import ColumnEntry, TableEntry
 from proxy.errors import SqlState
+from proxy.policy.at_rest import views
 from proxy.policy.decision import Allow, RecordTable, Refusal, Report
+from proxy.policy.derived import chosen_values, query_derivation, unkeyed_sources
 from proxy.policy.model import Action, Deployment, WriteKind
 from proxy.policy.reads import analyze_query, rewrite_query
 from proxy.sql.lineage import ColumnFlow, Flow, OutputColumn
@@ -137,15 +140,84 @@ def decide_insert(
             this=source.copy(), alias=exp.TableAlias(this=exp.to_identifier("v"))))
     if not isinstance(source, exp.Query):
         _require_analyzed(insert, (schema, name), set())
-        return Allow(insert.sql(dialect="postgres"), True, report)
+        written = written_columns(target, _width(source, columns), purpose, deployment)
+        write = chosen_values(written, _labels(target, written), purpose, deployment)
+        return Allow(insert.sql(dialect="postgres"), True, report,
+                     records=record_write(target, write))
     analysis = analyze_query(source.copy(), report, context.user, deployment)
     _require_analyzed(insert, (schema, name), analysis.lineage.tables)
     _check_flow_into(target, columns, analysis.lineage.outputs, deployment)
+    written = written_columns(target, columns[:len(analysis.lineage.outputs)], purpose,
+                               deployment)
     rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
+    write = query_derivation(analysis, written, _labels(target, written), purpose,
+                             context.attributes, deployment)
     statement = insert.copy()
     if rewritten is not None:
         statement.set("expression", rewritten)
-    return Allow(statement.sql(dialect="postgres"), rewritten is not None, report)
+    return Allow(statement.sql(dialect="postgres"), rewritten is not None, report,
+                 records=record_write(target, write))
+
+
+def _width(source: exp.Expression | None, columns: list[str]) -> list[str]:
+    """The target columns a VALUES list (or DEFAULT VALUES) writes."""
+    if isinstance(source, exp.Values) and source.expressions:
+        first = source.expressions[0]
+        width = len(first.expressions) if isinstance(first, exp.Tuple) else 1
+        return columns[:width]
+    return [] if source is None else columns
+
+
+def _labels(target: TableEntry, columns: Sequence[str]) -> dict[str, frozenset[str]]:
+    labels = {}
+    for name in columns:
+        column = target.column(name)
+        labels[name] = column.labels if column is not None else frozenset()
+    return labels
+
+
+def written_columns(
+    target: TableEntry, columns: Sequence[str], purpose: str, deployment: Deployment
+) -> list[str]:
+    """The columns a write sets, each checked: a purpose writes into a column only what it
+    sees of its labels the way the column holds them (see proxy/policy/at_rest.py)."""
+    for name in columns:
+        column = target.column(name)
+        if column is None:
+            raise Refusal(
+                f'column "{name}" of relation {target.qualified_name} does not exist',
+                sqlstate=SqlState.UNDEFINED_COLUMN,
+            )
+        seen = dict(views(deployment.policies, purpose, column.labels))
+        derived = target.derivation.column(name) if target.derivation is not None else None
+        held = dict(derived.written_as) if derived is not None else {
+            label: RAW for label in column.labels}
+        if seen != held:
+            differ = sorted(label for label in seen if seen[label] != held.get(label))
+            label = differ[0] if differ else sorted(column.labels)[0]
+            raise Refusal(
+                f'purpose "{purpose}" may not write into column "{name}" of '
+                f"{target.qualified_name}: it sees {label} {_view_text(seen.get(label))}, and the "
+                f"column holds it {_view_text(held.get(label))}",
+                detail="Values a purpose reads masked are written masked, and read back as "
+                "stored only by purposes that mask them the same way; mixing them with "
+                "differently masked values would let a mask confirm guesses or show raw values.",
+                hint=f"Write into a table created under purpose \"{purpose}\" (CREATE TABLE AS), "
+                "or write under the purpose that created this one.",
+            )
+    return list(columns)
+
+
+def _view_text(view: str | None) -> str:
+    return "raw" if view in (None, RAW) else f"masked ({view.removeprefix('mask:')})"
+
+
+def record_write(target: TableEntry, write: Derivation) -> TableEntry | None:
+    """The target's catalog entry after the write (recorded before the write runs: the merged
+    row policy is the stricter one), or None for catalog tables, whose rows are the data."""
+    if target.derivation is None:
+        return None
+    return replace(target, derivation=merge(target.derivation, write))
 
 
 def _reads_relations(node: exp.Expression) -> bool:
@@ -211,10 +283,19 @@ def decide_update_or_delete(
     analysis = analyze_query(probe, report, context.user, deployment)
     _require_analyzed(statement, (schema, name), analysis.lineage.tables)
     _only_raw_reads(analysis.report, kind.value.upper())
+    records = None
     if isinstance(statement, exp.Update):
         set_columns = [assignment.this.name for assignment in statement.expressions]
         _check_flow_into(target, set_columns, analysis.lineage.outputs, deployment)
-    return Allow(statement.sql(dialect="postgres"), False, analysis.report)
+        written_columns(target, set_columns, purpose, deployment)
+        if target.derivation is not None:
+            sources = unkeyed_sources(analysis.lineage.tables, (schema, name), purpose,
+                                      context.attributes, deployment)
+            write = chosen_values(set_columns, _labels(target, set_columns), purpose,
+                                  deployment, sources)
+            records = replace(target, derivation=merge(
+                forget_keys(target.derivation, frozenset(set_columns)), write))
+    return Allow(statement.sql(dialect="postgres"), False, analysis.report, records=records)
 
 
 def decide_create_table_as(
@@ -231,15 +312,19 @@ def decide_create_table_as(
     analysis = analyze_query(query.copy(), report, context.user, deployment)
     rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
     types = _output_types(analysis.qualified, deployment)
+    labels = {output.name: frozenset(_labels_of(output.flows, deployment))
+              for output in analysis.lineage.outputs}
+    names = [output.name for output in analysis.lineage.outputs]
     entry = TableEntry(schema, name, tuple(
         ColumnEntry(
             name=output.name,
             type=_single_source_type(output, deployment) or types.get(output.name, "text"),
-            labels=frozenset(_labels_of(output.flows, deployment)),
+            labels=labels[output.name],
             description="created by CREATE TABLE AS through purpose-proxy",
         )
         for output in analysis.lineage.outputs
-    ))
+    ), derivation=query_derivation(analysis, names, labels, purpose, context.attributes,
+                                   deployment))
     create = exp.Create(
         kind="TABLE",
         this=exp.table_(name, db=schema),
