@@ -13,7 +13,7 @@ from pathlib import Path
 import structlog
 import yaml
 
-from proxy.catalog.derivation import from_document, to_document
+from proxy.catalog.derivation import from_document, to_document, unknown_origin
 from proxy.catalog.load import read_catalog_file
 from proxy.catalog.model import ColumnEntry, TableEntry
 from proxy.config_files import ConfigError
@@ -49,7 +49,7 @@ class DeploymentHolder:
                                     column.description)
                         for column_name, column in table.columns.items()
                     ), table.description,
-                        from_document(table.derived) if table.derived is not None else None)
+                        from_document(table.derived) if table.derived is not None else unknown_origin())
         return replace(deployment, catalog=catalog)
 
     def __call__(self) -> Deployment:

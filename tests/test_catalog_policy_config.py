@@ -560,6 +560,21 @@ BROKEN: dict[str, Broken] = {
         USERS, "users.ana.default_purpose", "'support' is not among the user's purposes"
     ),
     "users_unknown_key": Broken(USERS, "users.ana.purpose", NOT_PERMITTED),
+    "subject_unknown_table": Broken(LABELS, "subjects.customer.table", "not in the catalog"),
+    "subject_key_not_labelled": Broken(
+        LABELS, "subjects.customer.key", "is not labelled identifier.customer"
+    ),
+    "subject_undeclared_key_label": Broken(
+        LABELS, "subjects.customer.key_label", "'identifier.person' is not declared"
+    ),
+    "subject_k_below_two": Broken(LABELS, "subjects.customer.k", "greater than or equal to 2"),
+    "subject_filter_unknown_subject": Broken(
+        PURPOSES_FILE, "purposes.support.subject_filters.person", "'person' is not declared"
+    ),
+    "subject_filter_unknown_column": Broken(
+        PURPOSES_FILE, "purposes.support.subject_filters.customer",
+        "'countryy' could not be resolved"
+    ),
 }
 
 

@@ -27,6 +27,9 @@ from types import MappingProxyType
 from typing import Any
 
 RAW = "raw"
+#: The source of a table recorded before row policies were kept: unknown, so every purpose
+#: that filters any rows must assume it filters these (see proxy/policy/rows.py).
+UNKNOWN_SOURCES = "*"
 
 
 def masked_view(method: str) -> str:
@@ -108,6 +111,11 @@ def forget_keys(derivation: Derivation, overwritten: frozenset[str]) -> Derivati
         for name, rows in derivation.sources.items()
     }
     return Derivation(MappingProxyType(sources), derivation.columns)
+
+
+def unknown_origin() -> Derivation:
+    """A recorded table whose row policy was not recorded (written by an older version)."""
+    return Derivation(MappingProxyType({UNKNOWN_SOURCES: SourceRows(UNKNOWN_SOURCES)}))
 
 
 # --- documents (YAML / JSON) -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from proxy.policy.at_rest import readable_as_stored
 from proxy.policy.model import Action, Deployment
 from proxy.policy.rows import base_condition, derived_condition
 from proxy.policy.rewrite import TablePolicy, add_group_guard, apply_table_policies
-from proxy.sql.lineage import BLOCK_ID, Lineage, LineageBuilder
+from proxy.sql.lineage import BLOCK_ID, Lineage, LineageBuilder, SourceColumn
 from proxy.sql.resolve import qualify_statement
 
 
@@ -97,6 +97,7 @@ def rewrite_query(
     # Every table is wrapped, masked or not: the warehouse may hold columns the catalog does
     # not (unannotated), and `*`, whole-row references and alias column lists (`t AS x(a, b)`,
     # renamed by position) must see exactly the annotated columns, in catalog order.
+    read = lineage.sources()
     for schema, name in sorted(lineage.tables):
         table = deployment.catalog.table(schema, name)
         assert table is not None
@@ -112,8 +113,11 @@ def rewrite_query(
             if action.action is Action.MASK:
                 assert action.method is not None
                 if derived is not None and derived.chosen:
-                    raise _chosen_values_refusal(table.qualified_name, column.name, purpose,
-                                                 action.method.value, report)
+                    if SourceColumn(schema, name, column.name) in read:
+                        raise _chosen_values_refusal(table.qualified_name, column.name,
+                                                     purpose, action.method.value, report)
+                    columns[column.name] = denied_placeholder(column.type or "text")
+                    continue
                 columns[column.name] = mask_expression(
                     action.method, raw, column.type or "text", mask_key
                 )

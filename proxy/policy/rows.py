@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from proxy.catalog.derivation import SourceRows
+from proxy.catalog.derivation import UNKNOWN_SOURCES, SourceRows
 from proxy.catalog.labels import label_and_ancestors
 from proxy.catalog.model import ColumnEntry, TableEntry
 from proxy.policy.decision import Refusal
@@ -140,6 +140,10 @@ def derived_condition(
     conditions: list[str] = []
     holds: dict[str, frozenset[str]] = {}
     for source_name, rows in sorted(table.derivation.sources.items()):
+        if source_name == UNKNOWN_SOURCES:
+            _require_no_filters(deployment, purpose, table)
+            holds[source_name] = rows.satisfied
+            continue
         source = deployment.catalog.table(*split_qualified(source_name))
         if source is None or source.derivation is not None:
             raise Refusal(
@@ -166,6 +170,17 @@ def derived_condition(
     if template is not None:
         conditions.append(_render(template, attributes, table.qualified_name, purpose))
     return DerivedRows(_conjunction(conditions), holds)
+
+
+def _require_no_filters(deployment: Deployment, purpose: str, table: TableEntry) -> None:
+    declared = deployment.policies.purpose(purpose)
+    if declared.row_filters or declared.subject_filters:
+        raise Refusal(
+            f"permission denied for table {table.qualified_name}: it was recorded without the "
+            f"row policy of its sources, and purpose \"{purpose}\" reads only some rows",
+            hint="Recreate the table through purpose-proxy (CREATE TABLE AS), or read it under "
+            "a purpose that filters no rows.",
+        )
 
 
 def _aggregated(rows: SourceRows, requirement: RowRequirement) -> bool:
