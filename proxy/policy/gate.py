@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pglast.stream import RawStream
 
 from proxy.audit import AuditLog, fingerprint
+from proxy.catalog.derivation import to_document
 from proxy.catalog.model import TableEntry
 from proxy.context import SessionContext
 from proxy.errors import PgError
@@ -68,8 +69,12 @@ class PolicyGate:
         """A CREATE TABLE AS succeeded: the catalog now governs the new table by its labels."""
         if isinstance(route.effect, RecordTable):
             self._record_table(route.effect.table)
-            self._audit.event("catalog_recorded", table=route.effect.table.qualified_name,
-                              columns={c.name: sorted(c.labels) for c in route.effect.table.columns})
+            table = route.effect.table
+            self._audit.event(
+                "catalog_recorded", table=table.qualified_name,
+                columns={c.name: sorted(c.labels) for c in table.columns},
+                row_policy=to_document(table.derivation) if table.derivation else None,
+            )
 
     def _current(self, table: TableEntry) -> TableEntry | None:
         return self._deployment().catalog.table(table.schema, table.name)
@@ -101,7 +106,11 @@ class PolicyGate:
         decision = self._decide(statement, context)
         if decision.records is not None and decision.records != self._current(decision.records):
             self._record_table(decision.records)
-            self._audit.event("catalog_row_policy", table=decision.records.qualified_name)
+            self._audit.event(
+                "catalog_row_policy", table=decision.records.qualified_name,
+                row_policy=to_document(decision.records.derivation)
+                if decision.records.derivation else None,
+            )
         return Forward(statement, decision.sql, decision.effect, _reads_protected(decision))
 
     def _decide(self, statement: Statement, context: SessionContext) -> Allow:

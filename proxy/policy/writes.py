@@ -138,9 +138,12 @@ def decide_insert(
         # VALUES ((SELECT ...)): judged and rewritten as the query it is.
         source = exp.select("*").from_(exp.Subquery(
             this=source.copy(), alias=exp.TableAlias(this=exp.to_identifier("v"))))
+    # ON CONFLICT ... DO UPDATE may set any column to a value the client chose.
+    chosen_too = list(target.column_names) if insert.args.get("conflict") else []
     if not isinstance(source, exp.Query):
         _require_analyzed(insert, (schema, name), set())
-        written = written_columns(target, _width(source, columns), purpose, deployment)
+        written = written_columns(
+            target, list(dict.fromkeys(_width(source, columns) + chosen_too)), purpose, deployment)
         write = chosen_values(written, _labels(target, written), purpose, deployment)
         return Allow(insert.sql(dialect="postgres"), True, report,
                      records=record_write(target, write))
@@ -152,6 +155,10 @@ def decide_insert(
     rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
     write = query_derivation(analysis, written, _labels(target, written), purpose,
                              context.attributes, deployment)
+    if chosen_too:
+        write = merge(write, chosen_values(
+            written_columns(target, chosen_too, purpose, deployment),
+            _labels(target, chosen_too), purpose, deployment))
     statement = insert.copy()
     if rewritten is not None:
         statement.set("expression", rewritten)
