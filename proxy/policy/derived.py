@@ -174,15 +174,15 @@ def _subject_columns(deployment: Deployment, source_name: str) -> list[str]:
 def _guarded_k(
     alias_guards: Mapping[str, int] | None, needed: Sequence[frozenset[str]]
 ) -> int | None:
-    """The smallest N guarding all subject keys (each may be held in any of its columns)."""
+    """The smallest N guarding every subject key. A key held in several columns (rows of
+    several writes, each column faithful only for some rows) cannot be counted: no guard."""
     if alias_guards is None or not needed:
         return None
     found = []
     for columns in needed:
-        values = [alias_guards[c] for c in columns if c in alias_guards]
-        if not values:
+        if len(columns) != 1 or next(iter(columns)) not in alias_guards:
             return None
-        found.append(max(values))
+        found.append(alias_guards[next(iter(columns))])
     return min(found)
 
 
