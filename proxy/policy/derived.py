@@ -374,7 +374,7 @@ def bare_outputs(query: exp.Expression, deployment: Deployment) -> list[bool]:
 
 
 def _bare(
-    query: exp.Expression, ctes: Mapping[str, exp.Expression], deployment: Deployment
+    query: exp.Expression | exp.Query, ctes: Mapping[str, exp.Expression], deployment: Deployment
 ) -> list[bool]:
     if isinstance(query, exp.Subquery):
         return _bare(query.this, ctes, deployment)
@@ -455,7 +455,7 @@ def _cte_names(cte: exp.CTE) -> list[str]:
     return _renames(cte) or _names(cte.this)
 
 
-def _names(query: exp.Expression) -> list[str]:
+def _names(query: exp.Expression | exp.Query) -> list[str]:
     if isinstance(query, exp.Subquery):
         return _names(query.this)
     if isinstance(query, exp.SetOperation):
