@@ -233,6 +233,17 @@ def test_temporary_tables_are_refused(stock):
             "0A000")
 
 
+def test_select_into_and_if_not_exists_record_the_row_policy(stock):
+    run(stock, "mark", "SELECT email, country INTO sandbox.into_nokey FROM shop.customers")
+    refused(stock, "sam", "SELECT * FROM sandbox.into_nokey")
+    run(stock, "mark", "SELECT id, email INTO sandbox.into_keyed FROM shop.customers")
+    rows = run(stock, "sam", "SELECT id, email FROM sandbox.into_keyed")
+    assert {r[0] for r in rows} == DE_IDS & CONSENTING_IDS
+    run(stock, "mark", "CREATE TABLE IF NOT EXISTS sandbox.ine AS "
+        "SELECT email, country FROM shop.customers")
+    refused(stock, "sam", "SELECT * FROM sandbox.ine")
+
+
 def test_if_not_exists_never_relabels_an_existing_table(stock):
     run(stock, "mark", "CREATE TABLE sandbox.raw_emails AS SELECT id, email FROM shop.customers")
     with _connect(stock.proxy, "ana") as conn:

@@ -220,3 +220,21 @@ def test_subject_filters_reach_every_table_with_the_key_label(deployment):
     assert "IN (SELECT" not in world.allowed("sam", "SELECT count(*) FROM shop.customers").sql
     assert "IN (SELECT" not in world.allowed("sam", "SELECT count(*) FROM shop.products").sql
     assert isinstance(Purpose.model_validate({"subject_filters": {"customer": "true"}}), Purpose)
+
+
+def test_columns_derived_through_control_flow_carry_the_labels(deployment):
+    """A join binding or a CASE condition decides the value: its column's labels are recorded,
+    so analytics cannot read back, raw, the birth years fraud bound to a list of years."""
+    world = World(deployment)
+    world.allowed("fran", "CREATE TABLE sandbox.years AS SELECT c.id, y.v FROM shop.customers c "
+                  "JOIN unnest(ARRAY[1990, 1991, 1992]) AS y(v) "
+                  "ON extract(year FROM c.birth_date) = y.v", "fraud")
+    table = world.deployment.catalog.table("sandbox", "years")
+    assert table is not None and "pii.birthdate" in table.column("v").labels  # type: ignore[union-attr]
+    refusal = world.refused("ana", "SELECT v FROM sandbox.years")
+    assert "pii.birthdate" in refusal.message
+    world.allowed("ana", "CREATE TABLE sandbox.flags AS SELECT id, CASE WHEN email LIKE 'a%' "
+                  "THEN 1 ELSE 0 END AS a FROM shop.customers")
+    flags = world.deployment.catalog.table("sandbox", "flags")
+    assert flags is not None and "pii.contact.email" in flags.column("a").labels  # type: ignore[union-attr]
+    assert world.derivation("flags").columns["a"].chosen
