@@ -205,7 +205,8 @@ def test_derived_of_derived_keeps_the_row_policy(stock):
     run(stock, "ana", "CREATE TABLE sandbox.second AS SELECT id, email FROM sandbox.all_customers")
     assert {r[0] for r in run(stock, "sam", "SELECT id FROM sandbox.second")} == DE_IDS
     assert {r[0] for r in run(stock, "mark", "SELECT id FROM sandbox.second")} == CONSENTING_IDS
-    run(stock, "ana", "CREATE TABLE sandbox.second_nokey AS SELECT email FROM sandbox.all_customers")
+    run(stock, "ana", "CREATE TABLE sandbox.second_nokey AS "
+        "SELECT email FROM sandbox.all_customers")
     refused(stock, "sam", "SELECT * FROM sandbox.second_nokey")
     refused(stock, "mark", "SELECT * FROM sandbox.second_nokey")
 

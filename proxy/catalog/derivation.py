@@ -153,7 +153,8 @@ def from_document(document: Mapping[str, Any]) -> Derivation:
         }
         columns = {
             str(name): DerivedColumn(
-                MappingProxyType({str(k): str(v) for k, v in (spec.get("written_as") or {}).items()}),
+                MappingProxyType({str(k): str(v)
+                                  for k, v in (spec.get("written_as") or {}).items()}),
                 bool(spec.get("chosen", True)),
             )
             for name, spec in (document.get("columns") or {}).items()

@@ -91,8 +91,8 @@ def decide_copy(
         refusal.report = report
         raise
     # COPY rows are values the client chose: recorded as such (never masked on a later read).
-    write = chosen_values(written, {c: entry.column(c).labels for c in written  # type: ignore[union-attr]
-                                    }, purpose, deployment)
+    labels = {c: column.labels for c in written if (column := entry.column(c)) is not None}
+    write = chosen_values(written, labels, purpose, deployment)
     return Allow(statement.text, False, report,
                  CopyIn(entry.schema, entry.name, columns, options),
                  records=record_write(entry, write))

@@ -147,7 +147,8 @@ def _check_subjects(
         table = catalog.table(*split_qualified(subject.table))
         where = f"subjects.{name}"
         if table is None:
-            problems.add(labels_path, f"{where}.table", f"table {subject.table} is not in the catalog")
+            problems.add(labels_path, f"{where}.table",
+                         f"table {subject.table} is not in the catalog")
             continue
         key = table.column(subject.key)
         if key is None:

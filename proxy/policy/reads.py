@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 
 from sqlglot import exp
 
+from proxy.policy.at_rest import readable_as_stored
 from proxy.policy.decision import ColumnVerdict, Refusal, Report
 from proxy.policy.judge import Judgement, judge_columns
 from proxy.policy.masks import denied_placeholder, mask_expression
-from proxy.policy.at_rest import readable_as_stored
 from proxy.policy.model import Action, Deployment
 from proxy.policy.rows import base_condition, derived_condition
 from proxy.policy.rewrite import TablePolicy, add_group_guard, apply_table_policies

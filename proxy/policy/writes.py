@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
-from proxy.catalog.labels import label_and_ancestors
 from proxy.catalog.derivation import RAW, Derivation, forget_keys, merge
+from proxy.catalog.labels import label_and_ancestors
 from proxy.catalog.model import ColumnEntry, TableEntry
 from proxy.errors import SqlState
 from proxy.policy.at_rest import views
@@ -200,8 +200,9 @@ def written_columns(
         held = dict(derived.written_as) if derived is not None else {
             label: RAW for label in column.labels}
         if seen != held:
-            differ = sorted(label for label in seen if seen[label] != held.get(label))
-            label = differ[0] if differ else sorted(column.labels)[0]
+            differ = sorted(label for label in seen.keys() | held.keys()
+                            if seen.get(label) != held.get(label))
+            label = differ[0]
             raise Refusal(
                 f'purpose "{purpose}" may not write into column "{name}" of '
                 f"{target.qualified_name}: it sees {label} {_view_text(seen.get(label))}, and the "
