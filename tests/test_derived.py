@@ -138,6 +138,22 @@ def test_support_reads_marketings_copy_only_for_its_own_country(stock):
     assert run(stock, "sam", "SELECT count(*) FROM sandbox.x WHERE country <> 'DE'") == [(0,)]
     assert run(stock, "sam", f"SELECT count(*) FROM sandbox.x WHERE email = "
                f"'{A_FR_CONSENTING_EMAIL}'") == [(0,)]
+    fr_id = next(c["id"] for c in CUSTOMERS if c["email"] == A_FR_CONSENTING_EMAIL)
+    assert run(stock, "sam", "SELECT * FROM sandbox.x WHERE id = %s", (fr_id,)) == []
+    # an error that would fire on a hidden row never runs (the filter is fenced)
+    assert run(stock, "sam", "SELECT count(*) FROM sandbox.x WHERE CASE WHEN country <> 'DE' "
+               "THEN CAST(email AS integer) ELSE 1 END = 1") == [(len(rows),)]
+    # whole rows, joins, COPY TO: the same rows
+    whole = run(stock, "sam", "SELECT row_to_json(x)::text FROM sandbox.x x")
+    assert len(whole) == len(rows)
+    assert not [r for r in whole if any(e in r[0] for e in NOT_DE_EMAILS)]
+    assert run(stock, "sam", "SELECT count(*) FROM shop.orders o LEFT JOIN sandbox.x x "
+               "ON x.id = o.customer_id WHERE x.country <> 'DE'") == [(0,)]
+    with _connect(stock.proxy, "sam") as conn:
+        with conn.cursor().copy("COPY sandbox.x TO STDOUT") as copy:
+            lines = [bytes(chunk).decode() for chunk in copy]
+    assert len(lines) == len(rows)
+    assert not [line for line in lines if any(e in line for e in NOT_DE_EMAILS)]
 
 
 def test_a_copy_that_lost_the_key_is_refused_under_a_filtering_purpose(stock):
