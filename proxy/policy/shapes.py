@@ -186,7 +186,7 @@ def instantiate(template: Allow, statement: Statement, shape: Shape) -> Allow:
     shape is decided again as the statement itself (the refusal may be the analyzer's, about
     the shape's parameters), so sharing can never turn a refusal into an allow."""
     sql = fill(template.sql, shape.literals) if template.rewritten else statement.text
-    return Allow(sql, template.rewritten, template.report, template.effect)
+    return Allow(sql, template.rewritten, template.report, template.effect, template.records)
 
 
 def fill(template: str, literals: Sequence[str]) -> str:
