@@ -70,6 +70,7 @@ async def build_server(settings: Settings) -> tuple[ProxyServer, DeploymentHolde
         server_version=settings.server_version,
         max_message_size=settings.max_message_size,
         max_connections=settings.max_connections,
+        authentication_timeout=settings.authentication_timeout,
     )
     gate = PolicyGate(deployment, mask_key(settings), audit, deployment.record_table,
                       settings.database)
@@ -83,11 +84,22 @@ async def serve(settings: Settings) -> None:
     # The one line scripts and tests wait for: the address really listened on.
     print(f"purpose-proxy listening on {host}:{port} (database {settings.database})", flush=True)
     stop = asyncio.Event()
+    fast = asyncio.Event()
     loop = asyncio.get_running_loop()
     tasks: set[asyncio.Task[None]] = set()
+
+    def shut_down(signum: signal.Signals) -> None:
+        # SIGTERM: smart (running statements get the grace period); SIGINT, or a second
+        # signal during the grace period: fast (cancel everything now).
+        if signum == signal.SIGINT or stop.is_set():
+            fast.set()
+        log.info("shutdown requested", signal=signum.name,
+                 mode="fast" if fast.is_set() else "smart")
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, shut_down, signum)
     with contextlib.suppress(NotImplementedError):
         # SIGHUP re-reads catalog/, policies/ and users; a broken file keeps the last good one.
         def reload() -> None:
@@ -99,9 +111,11 @@ async def serve(settings: Settings) -> None:
     serving = asyncio.create_task(server.serve_forever())
     await stop.wait()
     serving.cancel()
-    await server.close()
+    grace = 0.0 if fast.is_set() else settings.shutdown_grace_period
+    await server.shutdown(grace, hurry=fast)
     await server.warehouse.close()
     server.audit.close()
+    log.info("purpose-proxy stopped")
 
 
 def configure_logging(settings: Settings) -> None:

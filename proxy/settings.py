@@ -78,7 +78,12 @@ class Settings(BaseSettings):
     postgres: PostgresSettings = PostgresSettings()
     tls: TlsSettings = TlsSettings()
     max_message_size: int = Field(64 * 1024 * 1024, ge=1024)
-    max_connections: int = Field(200, ge=1)
+    max_connections: int = Field(200, ge=1)  # established client sessions
+    # Seconds a client has for startup and authentication (PostgreSQL's setting of that name).
+    authentication_timeout: float = Field(60.0, gt=0)
+    # SIGTERM lets running statements finish for this long, then cancels them (upstream too);
+    # below `docker stop`'s 10 s so the proxy, not SIGKILL, ends them. SIGINT does not wait.
+    shutdown_grace_period: float = Field(8.0, ge=0)
     server_version: str = "16.0"
     audit_log: str = "stderr"  # 'stderr', 'stdout', 'off' or a file path (JSON lines)
     log_level: Literal["debug", "info", "warning", "error"] = "info"

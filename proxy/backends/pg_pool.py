@@ -23,6 +23,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+import structlog
+
 from proxy.backends import pg_wire
 from proxy.backends.pg_connect import UpstreamConnection, connect
 from proxy.errors import PgError, SqlState
@@ -36,6 +38,7 @@ class _Slot:
     """A grant to a waiter: "you may open a new connection" (already counted in the size)."""
 
 
+log = structlog.get_logger(__name__)
 _SLOT = _Slot()
 _Grant = UpstreamConnection | _Slot
 
@@ -68,6 +71,7 @@ class ConnectionPool:
         self._in_use: set[UpstreamConnection] = set()
         self._opening = 0  # slots reserved for connections being opened
         self._waiters: deque[asyncio.Future[_Grant]] = deque()
+        self._cancels: set[asyncio.Task[None]] = set()  # for dropped busy connections
         self._closed = False
 
     # --- accounting ------------------------------------------------------------------------
@@ -126,6 +130,11 @@ class ConnectionPool:
             else:
                 self._idle.append(grant)
         self._serve_waiters()
+
+    def _cancel_later(self, conn: UpstreamConnection) -> None:
+        task = asyncio.get_running_loop().create_task(_cancel_quietly(conn))
+        self._cancels.add(task)
+        task.add_done_callback(self._cancels.discard)
 
     def _forget(self, conn: UpstreamConnection) -> None:
         """Stop counting `conn` (it is being discarded) and let a waiter use the slot."""
@@ -234,7 +243,10 @@ class ConnectionPool:
             raise ValueError(f"{conn!r} is not leased from this pool")
         if broken or conn.broken or conn.closed or not conn.ready:
             # Not at ReadyForQuery: responses of unknown length are pending; draining them
-            # could take as long as the statement, so the connection is dropped instead.
+            # could take as long as the statement, so the connection is dropped instead --
+            # and its statement cancelled, or the warehouse would run it on to the end.
+            if _maybe_running(conn):
+                self._cancel_later(conn)
             self._forget(conn)
             conn.abort()
             return
@@ -291,9 +303,32 @@ class ConnectionPool:
                     )
                 )
         connections = [*self._idle, *self._in_use]
+        busy = [conn for conn in self._in_use if _maybe_running(conn)]
         self._idle.clear()
         self._in_use.clear()
+        for conn in busy:
+            # Closing our end does not stop a statement: the backend notices only when it
+            # next writes. A CancelRequest stops it now.
+            self._cancel_later(conn)
+        if self._cancels:
+            await asyncio.wait(set(self._cancels), timeout=self._settings.connect_timeout)
         await asyncio.gather(*(conn.close() for conn in connections), return_exceptions=True)
+
+
+def _maybe_running(conn: UpstreamConnection) -> bool:
+    """Whether the warehouse may still be running a statement of `conn`: it was not between
+    statements, and it was not closed (a read cut short by cancellation leaves it `broken`
+    on our side only)."""
+    return not (conn.ready or conn.closed)
+
+
+async def _cancel_quietly(conn: UpstreamConnection) -> None:
+    """Best effort: the connection is being dropped anyway; a warehouse that cannot be reached
+    has no statement running for us either."""
+    try:
+        await conn.cancel()
+    except PgError as error:
+        log.info("cancel request to the warehouse failed", error=error.message)
 
 
 async def _round_trip(

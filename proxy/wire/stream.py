@@ -6,7 +6,7 @@ import asyncio
 import ssl
 import struct
 
-from proxy.errors import protocol_violation
+from proxy.errors import PgError, SqlState, protocol_violation
 from proxy.wire.frontend import (
     FrontendMessage,
     StartupPacket,
@@ -17,10 +17,17 @@ from proxy.wire.protocol import MAX_STARTUP_PACKET_LENGTH, Frontend
 
 _LENGTH = struct.Struct("!i")
 KNOWN_MESSAGE_TYPES = frozenset(member.value for member in Frontend)
+CLOSE_TIMEOUT_S = 1.0
 
 
 class ClientGone(Exception):
     """The client closed the connection (possibly mid-message): end the session quietly."""
+
+
+def shutting_down() -> PgError:
+    return PgError(SqlState.ADMIN_SHUTDOWN,
+                   "terminating connection due to administrator command",
+                   detail="purpose-proxy is shutting down", severity="FATAL")
 
 
 class MessageStream:
@@ -36,6 +43,10 @@ class MessageStream:
         # Replies are gathered and sent in one write per flush: a statement's ParseComplete,
         # BindComplete, rows, CommandComplete and ReadyForQuery cost one system call, not five.
         self._pending = bytearray()
+        # Shutdown: `draining` ends the session at its next read (its statement finished);
+        # `waiting` says it is blocked on the client right now (nothing of its runs).
+        self.draining = False
+        self.waiting = False
 
     async def _read_exactly(self, n: int) -> bytes:
         try:
@@ -50,9 +61,15 @@ class MessageStream:
         return decode_startup_packet(await self._read_exactly(length - 4))
 
     async def read_message(self) -> FrontendMessage:
+        if self.draining:
+            raise shutting_down()
         # The type byte is checked before the length is read: a stray startup packet (type
         # byte 0) must fail at once, not wait for megabytes its "length" promises.
-        type_byte = (await self._read_exactly(1))[0]
+        self.waiting = True
+        try:
+            type_byte = (await self._read_exactly(1))[0]
+        finally:
+            self.waiting = False
         if type_byte not in KNOWN_MESSAGE_TYPES:
             raise protocol_violation(f"invalid frontend message type {type_byte}")
         (length,) = _LENGTH.unpack(await self._read_exactly(4))
@@ -96,6 +113,11 @@ class MessageStream:
             return
         self.writer.close()
         try:
-            await self.writer.wait_closed()
+            # Over TLS, closing waits for the client's close_notify (up to 30 s in asyncio);
+            # a client that is not reading never sends it, so the wait is bounded.
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self.writer.wait_closed()
+        except TimeoutError:
+            self.writer.transport.abort()
         except (ConnectionError, ssl.SSLError, OSError):
             pass
