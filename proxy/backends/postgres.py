@@ -42,6 +42,7 @@ RENDERING_SETTINGS = ("TimeZone", "DateStyle", "IntervalStyle", "extra_float_dig
 _ROW = Backend.DATA_ROW
 MAX_BATCH_MESSAGES = 10_000
 MAX_BATCH_ROWS = 10_000
+CANCEL_REPEAT_S = 0.05  # first repeat of a CancelRequest while the statement still runs
 _RELAYED = frozenset({
     Backend.NOTICE_RESPONSE, Backend.COPY_DATA, Backend.COPY_DONE, Backend.COPY_OUT_RESPONSE,
 })
@@ -176,6 +177,8 @@ class PostgresSession:
         self._synced: dict[str, str] = {}
         self._lost_transaction = False
         self._cancels: set[asyncio.Task[None]] = set()
+        self._cancel_pending = False
+        self._canceller: asyncio.Task[None] | None = None
 
     # --- state --------------------------------------------------------------------------------
 
@@ -196,10 +199,41 @@ class PostgresSession:
                 self._unsynced[name] = value
 
     def cancel(self) -> None:
-        """CancelRequest to the warehouse with the upstream keys (which clients never see)."""
-        task = asyncio.get_running_loop().create_task(self.connection.cancel())
-        self._cancels.add(task)
-        task.add_done_callback(self._cancels.discard)
+        """CancelRequest to the warehouse with the upstream keys (which clients never see).
+
+        A single CancelRequest can be lost: PostgreSQL ignores one that lands while the
+        backend reads its next protocol message (between Parse and Execute, say), and one that
+        lands during a preparatory round trip (SET, reconnect) finds nothing to stop. So the
+        cancel is remembered for the call in progress: repeated while its statement runs
+        upstream, and raised before its statement is sent.
+        """
+        self._cancel_pending = True
+        if self._canceller is None or self._canceller.done():
+            self._canceller = asyncio.get_running_loop().create_task(self._cancel_while_busy())
+
+    async def _cancel_while_busy(self) -> None:
+        delay = CANCEL_REPEAT_S
+        while self._cancel_pending and self._leased and not self.connection.ready:
+            sent = asyncio.get_running_loop().create_task(self._cancel_upstream())
+            self._cancels.add(sent)
+            sent.add_done_callback(self._cancels.discard)
+            await asyncio.shield(sent)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    async def _quiesce_cancels(self) -> None:
+        """No CancelRequest may be in transit when a new statement is sent: it could stop
+        that one instead of the one it was meant for."""
+        if self._canceller is not None and not self._canceller.done():
+            self._canceller.cancel()
+        if self._cancels:
+            await asyncio.wait(set(self._cancels))
+
+    async def _cancel_upstream(self) -> None:
+        try:
+            await self.connection.cancel()
+        except PgError as error:  # unreachable: nothing of ours runs there either
+            log.info("cancel request to the warehouse failed", error=error.message)
 
     async def read(self) -> tuple[int, bytes]:
         try:
@@ -252,6 +286,7 @@ class PostgresSession:
             self._leased = True
             self._synced.clear()
             self._unsynced = dict(self._unsynced)
+        await self._quiesce_cancels()
         if self._unsynced:
             statements = "; ".join(
                 f"SET {name} = {_quote_literal(value)}" for name, value in self._unsynced.items()
@@ -259,6 +294,9 @@ class PostgresSession:
             await self._simple(statements)
             self._synced.update(self._unsynced)
             self._unsynced.clear()
+        if self._cancel_pending:  # cancelled while the statement was not yet sent
+            self._cancel_pending = False
+            raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
         return self.connection
 
     async def _simple(self, sql: str) -> None:
@@ -277,6 +315,7 @@ class PostgresSession:
     # --- statements ---------------------------------------------------------------------------
 
     async def describe(self, sql: str, parameter_oids: Sequence[int]) -> StatementDescription:
+        self._cancel_pending = False  # the caller checked for earlier cancels
         conn = await self._ready_connection()
         conn.write(wire.parse("", sql, parameter_oids) + wire.describe("S", "") + wire.SYNC)
         await conn.flush()
@@ -302,6 +341,7 @@ class PostgresSession:
     ) -> RelayCursor | LocalResult:
         if self._lost_transaction:
             return self._after_lost_transaction(sql)
+        self._cancel_pending = False  # the caller checked for earlier cancels
         conn = await self._ready_connection()
         oids, formats, values, result_formats = self._bind_values(parameters, wire_arguments)
         conn.write(
@@ -368,6 +408,7 @@ class PostgresSession:
 
     async def copy_out(self, sql: str) -> RelayCursor:
         """COPY (...) TO STDOUT: CopyOutResponse, CopyData and CopyDone are relayed as sent."""
+        self._cancel_pending = False  # the caller checked for earlier cancels
         conn = await self._ready_connection()
         conn.write(wire.query(sql))
         await conn.flush()
@@ -377,6 +418,7 @@ class PostgresSession:
 
     async def copy_in(self, sql: str, chunks: AsyncIterator[bytes]) -> str:
         """COPY ... FROM STDIN: the client's CopyData payloads are passed through unchanged."""
+        self._cancel_pending = False  # the caller checked for earlier cancels
         conn = await self._ready_connection()
         conn.write(wire.query(sql))
         await conn.flush()
@@ -407,12 +449,18 @@ class PostgresSession:
         return tag
 
     async def close(self) -> None:
+        if self._canceller is not None:
+            self._canceller.cancel()
         cursor, self._active = self._active, None
         if not self._leased:  # already given back when the warehouse went away
             return
         self._leased = False
         broken = self.connection.broken
         if cursor is not None and not cursor.exhausted and not broken:
+            # Nobody will read the rest: stop the statement (the session is ending, so its
+            # transaction goes anyway), then read up to ReadyForQuery so the connection can
+            # be reused. Awaited first, so the cancel cannot reach the connection's next user.
+            await self._cancel_upstream()
             try:
                 await asyncio.wait_for(cursor.close(), timeout=5)
             except (PgError, TimeoutError):

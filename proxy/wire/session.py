@@ -177,6 +177,7 @@ class Session:
         for name, value in self.context.settings.take_changes():
             self.stream.write(msg.parameter_status(name, value))
         self.stream.write(msg.ready_for_query(self.warehouse.transaction_status))
+        self.warehouse.statement_ended()
         await self.stream.flush()
 
     # --- simple query ------------------------------------------------------------------------
@@ -360,8 +361,11 @@ class Session:
         return StatementTimer(self.context.settings, self.warehouse.cancel)
 
     def cancel(self) -> None:
-        """CancelRequest from another connection: interrupt whatever runs now."""
-        self.warehouse.cancel()
+        """CancelRequest from another connection: interrupt whatever runs now, and what the
+        statement in flight would still send upstream (nothing is in flight while the session
+        waits idle for its client)."""
+        idle = self.stream.waiting and self.state is SessionState.IDLE
+        self.warehouse.cancel(in_flight=not idle)
 
     # --- extended query ----------------------------------------------------------------------
 

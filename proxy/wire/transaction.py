@@ -36,6 +36,10 @@ class AbortableSession:
     def __init__(self, inner: WarehouseSession) -> None:
         self.inner = inner
         self._failed = False
+        # A cancel for the statement in flight, kept until the statement ends: one landing
+        # while the proxy is between two warehouse calls (Describe, then Execute) would
+        # otherwise find nothing running upstream and be lost.
+        self._cancel_requested = False
 
     @property
     def transaction_status(self) -> TransactionStatus:
@@ -53,6 +57,7 @@ class AbortableSession:
     async def execute(
         self, sql: str, parameters: Sequence[object], wire: WireArguments | None = None
     ) -> ResultCursor:
+        self._apply_cancel()
         if not self._failed:
             return await self.inner.execute(sql, parameters, wire)
         words = sql.split(None, 2)
@@ -71,10 +76,24 @@ class AbortableSession:
         return LocalResult(tag or cursor.command_tag()) if tag else cursor
 
     async def describe(self, sql: str, parameter_oids: Sequence[int]) -> StatementDescription:
+        self._apply_cancel()
         return await self.inner.describe(sql, parameter_oids)
 
-    def cancel(self) -> None:
+    def cancel(self, *, in_flight: bool = True) -> None:
+        """Interrupt what runs upstream; with `in_flight`, also refuse the statement's next
+        warehouse call (a cancel for an idle session is dropped, as PostgreSQL does)."""
+        if in_flight:
+            self._cancel_requested = True
         self.inner.cancel()
+
+    def statement_ended(self) -> None:
+        """ReadyForQuery was sent: a cancel that found nothing more to stop is forgotten."""
+        self._cancel_requested = False
+
+    def _apply_cancel(self) -> None:
+        if self._cancel_requested:
+            self._cancel_requested = False
+            raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
 
     def set_parameters(self, values: Mapping[str, str]) -> None:
         self.inner.set_parameters(values)
