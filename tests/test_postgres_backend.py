@@ -374,6 +374,19 @@ def test_the_client_cancel_key_is_not_the_warehouses(proxy, warehouse):
         raw.close()
 
 
+def test_no_false_warning_about_an_existing_sandbox_schema(proxy, warehouse):
+    """The warehouse role may not CREATE in the database; the sandbox exists all the same,
+    so the proxy must not warn that it could not be created."""
+    with admin(warehouse) as inspector:
+        assert inspector.execute(
+            "SELECT has_database_privilege(%s, current_database(), 'CREATE'), "
+            "EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'sandbox')",
+            (warehouse.role,)).fetchone() == (False, True)
+    log = (proxy.audit_file.parent / "proxy.log").read_text()
+    assert "catalog introspection" in log  # the start-up lines are there
+    assert "schema not created" not in log
+
+
 # --- 3. pool exhaustion --------------------------------------------------------------------
 
 
