@@ -118,8 +118,13 @@ async def serve(settings: Settings) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, shut_down, signum)
     with contextlib.suppress(NotImplementedError):
-        # SIGHUP re-reads catalog/, policies/ and users; a broken file keeps the last good one.
+        # SIGHUP re-reads catalog/, policies/ and users (a broken file keeps the last good
+        # one) and reopens the audit file, which logrotate may have moved away.
         def reload() -> None:
+            try:
+                server.audit.reopen()
+            except OSError as error:  # keep writing to the old file rather than to nothing
+                log.error("audit file not reopened", error=str(error))
             task = loop.create_task(deployment.reload_with_warehouse())
             tasks.add(task)
             task.add_done_callback(tasks.discard)
