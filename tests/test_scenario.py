@@ -285,7 +285,8 @@ def test_revenue_for_support_runs_unchanged_and_the_audit_records_the_shadow_den
     assert events, "no audit event for the statement"
     event = events[-1]
     assert event["decision"] == "allow" and event["purpose"] == "support"
-    assert any("would reject" in note and "business.revenue" in note for note in event["shadow"])
+    assert any(finding["action"] == "reject" and finding["label"] == "business.revenue"
+               for finding in event["shadow"])
 
 
 # --- row filters ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from proxy.catalog.model import TableEntry
 from proxy.errors import PgError, SqlState
@@ -21,6 +22,24 @@ class ColumnVerdict:
     uses: tuple[str, ...] = ()  # clauses it was read in
 
 
+@dataclass(frozen=True, slots=True)
+class ShadowFinding:
+    """What enforcing one shadow-mode rule would have done: the audit's structured record."""
+
+    column: str  # schema.table.column
+    label: str | None  # the label whose rule it is
+    rule: str  # the shadow rule: deny, mask:hash, aggregate_only(k=10), ...
+    action: Literal["reject", "mask"]  # what enforcing it would do to the statement
+    purpose: str
+    detail: str | None = None  # where the column was read, for a would-be rejection
+
+    def __str__(self) -> str:
+        if self.action == "mask":
+            return f"would mask {self.column}: {self.rule}"
+        return (f"would reject: {self.column} ({self.label} is {self.rule} for purpose "
+                f'"{self.purpose}"; {self.detail})')
+
+
 @dataclass(frozen=True)
 class Report:
     """Evidence for the audit log and the `check` command."""
@@ -31,7 +50,7 @@ class Report:
     tables: tuple[str, ...] = ()
     columns: tuple[ColumnVerdict, ...] = ()
     lineage: tuple[tuple[str, tuple[str, ...]], ...] = ()  # output -> "source (flow)"
-    shadow: tuple[str, ...] = ()  # what enforcing the shadow rules would have done
+    shadow: tuple[ShadowFinding, ...] = ()  # what enforcing the shadow rules would have done
     rewrites: tuple[str, ...] = ()  # masks, row filters, k guards applied
 
     def labels(self) -> tuple[str, ...]:

@@ -166,15 +166,18 @@ class PolicyGate:
         refusal: str | None,
     ) -> None:
         report: Report | None = decision.report if decision is not None else None
+        rejected = not isinstance(decision, Allow)
         self._audit.event(
             "decision",
+            level="warning" if rejected else "info",
             user=context.user,
             session=context.process_id,
+            client=context.client_address,
             purpose=report.purpose if report else None,
             purpose_source=report.purpose_source if report else None,
             statement_fingerprint=fingerprint(statement.text),
             statement=statement.text,
-            decision=("allow" if isinstance(decision, Allow) else "reject"),
+            decision="reject" if rejected else "allow",
             rewritten=(decision.sql.replace(self._mask_key, "<mask key>")
                        if isinstance(decision, Allow) and decision.rewritten else None),
             reason=refusal or (None if isinstance(decision, Allow) or decision is None
@@ -186,7 +189,11 @@ class PolicyGate:
                 for c in (report.columns if report else ())
             ],
             labels=list(report.labels()) if report else [],
-            shadow=list(report.shadow) if report else [],
+            shadow=[
+                {"rule": f.rule, "label": f.label, "column": f.column, "action": f.action,
+                 "purpose": f.purpose, "detail": f.detail}
+                for f in (report.shadow if report else ())
+            ],
             rewrites=[r.replace(self._mask_key, "<mask key>") for r in report.rewrites]
             if report else [],
         )

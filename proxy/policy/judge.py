@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from proxy.policy.decision import ShadowFinding
 from proxy.policy.model import Action, ColumnAction, Deployment, Rule
 from proxy.sql.lineage import (
     BLOCK_ID,
@@ -50,7 +51,7 @@ class Judgement:
     violation: Violation | None = None
     # block id -> (k, the (alias, key) pairs whose distinct count must reach k)
     group_guards: dict[int, tuple[int, frozenset[tuple[str, str]]]] = field(default_factory=dict)
-    shadow_notes: list[str] = field(default_factory=list)
+    shadow_notes: list[ShadowFinding] = field(default_factory=list)
 
 
 def describe_rule(rule: Rule) -> str:
@@ -195,10 +196,10 @@ def judge_columns(lineage: Lineage, purpose: str, deployment: Deployment, user: 
             rule = column_action.rule
             would = _uses_allowed(rule, uses)
             if would is not None:
-                judgement.shadow_notes.append(
-                    f"would reject: {source} ({column_action.label} is {describe_rule(rule)} "
-                    f'for purpose "{purpose}"; {_where(would)})'
-                )
+                judgement.shadow_notes.append(ShadowFinding(
+                    str(source), column_action.label, describe_rule(rule), "reject", purpose,
+                    _where(would)))
             elif rule.action is Action.MASK:
-                judgement.shadow_notes.append(f"would mask {source}: {describe_rule(rule)}")
+                judgement.shadow_notes.append(ShadowFinding(
+                    str(source), column_action.label, describe_rule(rule), "mask", purpose))
     return judgement

@@ -24,9 +24,14 @@ from proxy.users import UserEntry
 from proxy.wire import backend as msg
 from proxy.wire.auth import authenticate
 from proxy.wire.cancel import CancelRegistry
-from proxy.wire.frontend import CancelRequest
+from proxy.wire.frontend import CancelRequest, StartupMessage
 from proxy.wire.session import Session
-from proxy.wire.startup import negotiate, negotiation_message, read_startup
+from proxy.wire.startup import (
+    StartupRequest,
+    negotiate,
+    negotiation_message,
+    read_startup,
+)
 from proxy.wire.stream import ClientGone, MessageStream, shutting_down
 
 log = structlog.get_logger(__name__)
@@ -220,6 +225,23 @@ class ProxyServer:
             self.cancels.cancel(packet.process_id, packet.secret_key)
             return None
         request = read_startup(packet)
+        try:
+            return await self._establish(stream, packet, request, client_address)
+        except PgError as error:
+            # Failed logins, unknown users, ungranted purposes, limits: evidence too. The
+            # password is never part of it (the error texts do not carry it).
+            self.audit.event(
+                "connection", level="warning", event_kind="refused", user=request.user,
+                known_user=request.user in self.config.users(), database=request.database,
+                purpose=request.purpose, client=client_address, sqlstate=error.sqlstate,
+                reason=error.message,
+            )
+            raise
+
+    async def _establish(
+        self, stream: MessageStream, packet: StartupMessage, request: StartupRequest,
+        client_address: str,
+    ) -> Session:
         negotiation = negotiation_message(packet, request)
         if negotiation is not None:
             stream.write(negotiation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from proxy.audit import AuditLog, fingerprint
 from proxy.context import SessionContext
@@ -15,16 +16,19 @@ class StatementAudit:
         self._audit = audit
         self._context = context
 
-    def _event(self, text: str, **fields: object) -> None:
+    def _event(self, text: str, *, level: Literal["info", "warning"] = "info",
+               **fields: object) -> None:
         context = self._context
         self._audit.event(
             "statement",
+            level=level,
             user=context.user,
             database=context.database,
             application_name=context.application_name,
             session=context.process_id,
+            client=context.client_address,
             statement=text,
-            fingerprint=fingerprint(text),
+            statement_fingerprint=fingerprint(text),
             **fields,
         )
 
@@ -40,5 +44,5 @@ class StatementAudit:
         )
 
     def rejected(self, sql: str, error: PgError) -> None:
-        self._event(sql, duration_ms=0.0, rows=0, outcome="rejected",
+        self._event(sql, level="warning", duration_ms=0.0, rows=0, outcome="rejected",
                     sqlstate=error.sqlstate, error=error.message)
