@@ -14,7 +14,6 @@ import signal
 import stat
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -28,8 +27,9 @@ WRONG_PASSWORD = "not-the-password-7c1e"
 
 
 @pytest.fixture(scope="module")
-def audited(tmp_path_factory: pytest.TempPathFactory, demo_duckdb: Path) -> Iterator[ProxyProcess]:
-    running = start_proxy(tmp_path_factory.mktemp("audited"), demo_duckdb)
+def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    workdir = tmp_path_factory.mktemp("audited")  # a DuckDB file is one process's alone
+    running = start_proxy(workdir, workdir / "acme.duckdb")
     yield running
     running.stop()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import psycopg
@@ -25,9 +24,9 @@ LIMIT = 5
 
 
 @pytest.fixture(scope="module")
-def limited(tmp_path_factory: pytest.TempPathFactory, demo_duckdb: Path) -> Iterator[ProxyProcess]:
-    workdir = tmp_path_factory.mktemp("limited")
-    running = start_proxy(workdir, demo_duckdb, max_connections=LIMIT,
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    workdir = tmp_path_factory.mktemp("limited")  # a DuckDB file is one process's alone
+    running = start_proxy(workdir, workdir / "acme.duckdb", max_connections=LIMIT,
                           authentication_timeout=3, tls={"mode": "off"})
     yield running
     running.stop()

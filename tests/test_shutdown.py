@@ -175,8 +175,8 @@ def test_sigint_is_fast_and_cancels_upstream(
     running.conn.close()
 
 
-def test_sigterm_on_the_embedded_warehouse(tmp_path: Path, demo_duckdb: Path) -> None:
-    proxy = start_proxy(tmp_path / "proxy", demo_duckdb, shutdown_grace_period=60)
+def test_sigterm_on_the_embedded_warehouse(tmp_path: Path) -> None:
+    proxy = start_proxy(tmp_path / "proxy", tmp_path / "acme.duckdb", shutdown_grace_period=60)
     try:
         idle = psycopg.connect(**proxy.conninfo("ana"), autocommit=True)
         assert idle.execute("SELECT count(*) FROM shop.products").fetchone() == (60,)
