@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -288,7 +289,8 @@ def writable_state(proxy: ProxyProcess) -> Path:
 
 def test_check_cli_prints_the_decision():
     result = subprocess.run(
-        [".venv/bin/purpose-proxy", "check", "--user", "ana", "--json",
+        # The interpreter running the tests, not a virtualenv path a clone may not have.
+        [sys.executable, "-m", "proxy", "check", "--user", "ana", "--json",
          "SELECT email, phone FROM shop.customers"],
         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
     )
