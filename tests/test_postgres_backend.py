@@ -387,6 +387,17 @@ def test_no_false_warning_about_an_existing_sandbox_schema(proxy, warehouse):
     assert "schema not created" not in log
 
 
+def test_oid_array_casts_reach_postgresql_as_written(proxy):
+    """The placeholder the analyzer parses `oid[]` with never reaches the warehouse."""
+    with connect(proxy, "ana") as conn:
+        rows = conn.execute(
+            "SELECT id, email FROM shop.customers WHERE id::oid = ANY(CAST('{1,2}' AS oid[])) "
+            "AND 'shop.customers'::regclass = ANY('{shop.customers}'::regclass[]) ORDER BY id"
+        ).fetchall()
+    assert [row[0] for row in rows] == [1, 2]
+    assert all(HEX64.match(row[1]) for row in rows)  # masked: the statement was rewritten
+
+
 # --- 3. pool exhaustion --------------------------------------------------------------------
 
 

@@ -38,7 +38,7 @@ from proxy.policy.writes import (
 )
 from proxy.sql.names import fold_identifiers
 from proxy.sql.resolve import reads_catalog_data
-from proxy.sql.sqlglot_compat import patch_unparseable_types
+from proxy.sql.sqlglot_compat import patch_unparseable_types, restore_unparseable_types
 from proxy.sql.statements import Statement
 
 # Statements that change nothing but the transaction: forwarded as they are, no purpose needed.
@@ -257,8 +257,9 @@ def _describe_kind(kind: str) -> str:
 
 def _parse(statement: Statement) -> exp.Expression:
     try:
-        text = patch_unparseable_types(statement.text)
-        expressions = [e for e in sqlglot.parse(text, read="postgres") if e is not None]
+        text = patch_unparseable_types(statement.text, keep_names=True)
+        expressions = [restore_unparseable_types(e)
+                       for e in sqlglot.parse(text, read="postgres") if e is not None]
     except SqlglotError as exc:
         raise Refusal(
             f"purpose-proxy could not analyze the statement: {str(exc).splitlines()[0]}",
