@@ -40,3 +40,19 @@ def test_lineage(case, deployment):
             uses[str(use.source)].add(use.clause.value)
         for source, clauses in case["uses"].items():
             assert uses[source] == set(clauses), source
+
+
+def test_the_schema_cache_stays_bounded_across_catalog_versions(deployment):
+    """Every reload and every recorded table makes a new catalog; the cache of their sqlglot
+    schemas must not grow with them (it used to keep one entry per catalog ever seen)."""
+    from proxy.catalog.model import Catalog
+    from proxy.sql.resolve import SCHEMA_CACHE_SIZE, cached_schema_count, catalog_schema
+
+    base = deployment.catalog
+    versions = [Catalog.build(list(base), base.declared_labels, base.schemas) for _ in range(50)]
+    for catalog in versions:
+        schema = catalog_schema(catalog)
+        assert catalog_schema(catalog) is schema  # still cached while in use
+    assert cached_schema_count() <= SCHEMA_CACHE_SIZE
+    del versions, catalog
+    assert cached_schema_count() <= SCHEMA_CACHE_SIZE

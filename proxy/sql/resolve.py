@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections import OrderedDict
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
@@ -25,13 +26,17 @@ from proxy.sql.system_catalog import check_catalog_columns, check_catalog_relati
 RESERVED_PREFIX = "_pp_"  # names the rewriter gives its own CTEs
 
 
-_schemas: dict[int, tuple[weakref.ref[Catalog], MappingSchema]] = {}
+# Catalog versions come and go (every reload, every recorded table): the cache keeps the
+# few most recent, and forgets a catalog as soon as nothing else holds it.
+SCHEMA_CACHE_SIZE = 4
+_schemas: OrderedDict[int, tuple[weakref.ref[Catalog], MappingSchema]] = OrderedDict()
 
 
 def catalog_schema(catalog: Catalog) -> MappingSchema:
     """The catalog as sqlglot's schema; built once per catalog version (catalogs are immutable)."""
     cached = _schemas.get(id(catalog))
     if cached is not None and cached[0]() is catalog:
+        _schemas.move_to_end(id(catalog))
         return cached[1]
     mapping: dict[str, dict[str, dict[str, str]]] = {}
     for table in catalog:
@@ -39,8 +44,23 @@ def catalog_schema(catalog: Catalog) -> MappingSchema:
             column.name: column.type or "text" for column in table.columns
         }
     schema = MappingSchema(mapping, dialect="postgres", normalize=False)
-    _schemas[id(catalog)] = (weakref.ref(catalog), schema)
+    key = id(catalog)
+    _schemas[key] = (weakref.ref(catalog, lambda _, key=key: _forget(key)), schema)
+    _schemas.move_to_end(key)
+    while len(_schemas) > SCHEMA_CACHE_SIZE:
+        _schemas.popitem(last=False)
     return schema
+
+
+def _forget(key: int) -> None:
+    entry = _schemas.get(key)
+    if entry is not None and entry[0]() is None:  # not a newer catalog at a reused id
+        del _schemas[key]
+
+
+def cached_schema_count() -> int:
+    """How many catalog versions the schema cache holds (bounded by SCHEMA_CACHE_SIZE)."""
+    return len(_schemas)
 
 
 def cte_names(expression: exp.Expression) -> set[str]:
