@@ -221,3 +221,31 @@ def test_load_into_postgres_twice() -> None:
         assert counts[table] == len(rows[table][1])
     assert counts["_first_email"] == rows["customers"][1][0][1]
     assert counts["_de"] == sum(1 for c in rows["customers"][1] if c[5] == "DE")
+
+
+def _schemas_in(path) -> set[str]:
+    with duckdb.connect(str(path)) as con:
+        return {row[0] for row in con.execute(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()"
+        ).fetchall()}
+
+
+def test_the_embedded_warehouse_never_adds_the_demo_to_an_existing_file(tmp_path):
+    from proxy.backends.duckdb import DuckDBWarehouse
+
+    users_own = tmp_path / "mine.duckdb"
+    with duckdb.connect(str(users_own)) as con:
+        con.execute("CREATE SCHEMA sales")
+        con.execute("CREATE TABLE sales.deals (id INTEGER)")
+    fresh = tmp_path / "fresh.duckdb"
+
+    async def open_and_close(path) -> None:
+        warehouse = DuckDBWarehouse(path)
+        await warehouse.start()
+        await warehouse.close()
+
+    asyncio.run(open_and_close(users_own))
+    assert "shop" not in _schemas_in(users_own)
+    assert "sales" in _schemas_in(users_own)
+    asyncio.run(open_and_close(fresh))  # a file this start creates: the demo
+    assert "shop" in _schemas_in(fresh)

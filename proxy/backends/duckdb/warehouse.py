@@ -62,6 +62,9 @@ class DuckDBWarehouse:
         }
         if self.threads:
             config["threads"] = int(self.threads)
+        # The demo goes only into a file this start creates: a user's own database (however
+        # empty of `shop`) is never written to.
+        new_file = not self.path.exists()
         con = duckdb.connect(str(self.path), config=config)
         try:
             self.catalog_name = con.execute("SELECT current_database()").fetchone()[0]
@@ -73,7 +76,7 @@ class DuckDBWarehouse:
                 "SELECT count(*) FROM duckdb_schemas() WHERE database_name = current_database() "
                 "AND schema_name = 'shop'"
             ).fetchone()[0]
-            if self.load_demo and not has_shop:
+            if self.load_demo and new_file and not has_shop:
                 from proxy.demo.data import load_into_duckdb
 
                 load_into_duckdb(con)
