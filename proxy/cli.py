@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -61,11 +62,25 @@ def _check(args: argparse.Namespace) -> int:
     from proxy.check import as_json, as_text, check
     from proxy.deployment import DeploymentHolder
 
+    import asyncio
+
+    from proxy.app import configure_logging
+
     try:
         settings = load_settings(args.config)
-        deployment = DeploymentHolder(settings)()
+        holder = DeploymentHolder(settings)
     except (ConfigError, ValidationError, FileNotFoundError) as exc:
         print(exc, file=sys.stderr)
+        return 2
+    configure_logging(settings)  # to stderr: stdout is the decision (maybe JSON)
+    # As the running proxy: labels written in the PostgreSQL warehouse's COMMENTs count.
+    asyncio.run(holder.check_warehouse())
+    deployment = holder()
+    if deployment.user(args.user) is None:
+        known = ", ".join(sorted(deployment.users)) or "none"
+        print(f"purpose-proxy check: unknown user {args.user!r} (users: {known}); "
+              f"users are declared in {settings.users_file or settings.policies_dir / 'users.yaml'}",
+              file=sys.stderr)
         return 2
     decisions = check(deployment, args.user, args.purpose, args.sql)
     print(as_json(decisions) if args.json else as_text(decisions))
@@ -296,7 +311,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except BrokenPipeError:
+        # The reader went away (`... | head`): not an error of ours. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -492,3 +492,49 @@ def test_introspect_needs_the_postgres_backend(tmp_path: Path) -> None:
 
 def test_report_type_is_exported() -> None:
     assert IntrospectionReport(schemas=()).clean
+
+
+def _check_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "proxy", "check", "--config", str(config), *args],
+        cwd=REPO, check=False, capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.mark.postgres
+def test_check_decides_with_the_warehouse_comment_labels(tmp_path: Path) -> None:
+    """`check` decides as the running proxy does: a table labelled only in COMMENTs is known
+    (no false 42P01), and its labels apply."""
+    with scratch_database("pp_check") as dsn:
+        _load(dsn)
+        fetch(dsn, "CREATE SCHEMA crm")
+        fetch(dsn, "CREATE TABLE crm.leads (id integer PRIMARY KEY, email text)")
+        fetch(dsn, "COMMENT ON COLUMN crm.leads.id IS 'labels: none'")
+        fetch(dsn, "COMMENT ON COLUMN crm.leads.email IS 'labels: pii.contact.email'")
+        config = _config(tmp_path, dsn)
+        allowed = _check_cli(config, "--user", "ana", "--json", "SELECT id FROM crm.leads")
+        assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+        assert json.loads(allowed.stdout)[0]["decision"] == "allow"
+        masked = _check_cli(config, "--user", "ana", "--json", "SELECT email FROM crm.leads")
+        decision = json.loads(masked.stdout)[0]
+        assert decision["decision"] == "allow" and "sha256" in decision["sql"]
+
+
+def test_check_refuses_an_unknown_user_and_survives_a_closed_pipe() -> None:
+    unknown = subprocess.run(
+        [sys.executable, "-m", "proxy", "check", "--user", "nobody_here", "SELECT 1"],
+        cwd=REPO, check=False, capture_output=True, text=True, timeout=120,
+    )
+    assert unknown.returncode == 2
+    assert "unknown user 'nobody_here'" in unknown.stderr
+    many = "; ".join(["SELECT email, phone FROM shop.customers"] * 300)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "proxy", "check", "--user", "ana", many],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()  # as `| head -1` does
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 1
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
