@@ -93,7 +93,9 @@ class DeploymentHolder:
         try:
             self._current = self._load()
         except (ConfigError, ValueError) as exc:
-            log.error("configuration reload failed; keeping the last good one", error=str(exc))
+            # The problems one per line, as the message itself (a key=value field would
+            # print them as one line with escaped newlines).
+            log.error(f"configuration reload failed; keeping the last good one:\n{exc}")
             return False
         log.info("configuration reloaded")
         return True

@@ -53,6 +53,31 @@ def test_sighup_reloads_and_a_broken_file_keeps_the_last_good_configuration(tmp_
         proxy.stop()
 
 
+def test_a_broken_reload_lists_each_problem_on_its_own_line_in_words(tmp_path):
+    policies = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", policies)
+    proxy = start_proxy(tmp_path / "proxy", tmp_path / "acme.duckdb",
+                        policies_dir=str(policies))
+    try:
+        purposes = policies / "purposes.yaml"
+        broken = purposes.read_text()
+        for good, bad in [('"marketing_consent = true"', '"marketing_consent = = true"'),
+                          ('"country = {{ user.country }}"', '"country = {{ user.country }} AND"')]:
+            assert good in broken
+            broken = broken.replace(good, bad, 1)
+        purposes.write_text(broken)
+        _reload(proxy, "keeping the last good one")
+        log = (proxy.audit_file.parent / "proxy.log").read_text()
+        lines = log[log.index("keeping the last good one"):].splitlines()
+        problems = [line for line in lines[1:] if "row_filters.shop.customers" in line]
+        assert len(problems) == 2, lines[:6]
+        assert any('syntax error at or near "="' in line for line in problems)
+        assert any("something is missing" in line for line in problems)
+        assert "\\n" not in log and "sqlglot" not in log and "<class" not in log
+    finally:
+        proxy.stop()
+
+
 def test_column_comments_annotate_where_data_is_born(tmp_path):
     from tests.support.postgres import ClusterUnavailable
     from tests.support.requirements import require

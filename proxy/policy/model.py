@@ -263,7 +263,22 @@ def parse_row_filter(template: str) -> exp.Expression:
 
 
 def _parse_condition(text: str) -> exp.Expression:
-    """One condition as sqlglot reads it, and as PostgreSQL itself (pglast) accepts it."""
+    """One condition as PostgreSQL itself (pglast) accepts it, and as sqlglot reads it.
+
+    PostgreSQL's parser speaks first: its messages are the ones a policy author knows.
+    """
+    prefix = "SELECT 1 WHERE ("
+    try:
+        pg_parse_sql(f"{prefix}{text})")
+    except PgParseError as exc:
+        message = str(exc.args[0]) if exc.args else str(exc)
+        index = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        at = None if index is None else index - len(prefix)  # 0-based in the condition
+        if at is not None and 0 <= at < len(text):
+            message += f" (character {at + 1} of the condition)"
+        elif at is not None and at >= len(text):
+            message += " (at the end of the condition: something is missing)"
+        raise ValueError(f"not valid SQL: {message}") from None
     try:
         statements = sqlglot.parse(text, read="postgres")
     except TokenError:
@@ -271,14 +286,20 @@ def _parse_condition(text: str) -> exp.Expression:
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = f" (line {first.get('line')}, column {first.get('col')})" if first else ""
-        raise ValueError(f"not valid SQL: {first.get('description', exc)}{where}") from None
+        description = _in_words(str(first.get("description", exc)))
+        raise ValueError(f"the proxy cannot analyze this condition: {description}{where}") from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Condition):
         raise ValueError("must be one boolean SQL condition, not a statement")
-    try:
-        pg_parse_sql(f"SELECT 1 WHERE ({text})")
-    except PgParseError as exc:
-        raise ValueError(f"PostgreSQL cannot parse it: {exc}") from None
     return statements[0]
+
+
+_SQLGLOT_MISSING = re.compile(r"Required keyword: '\w+' missing for <class '[\w.]*\.(\w+)'>")
+
+
+def _in_words(description: str) -> str:
+    """sqlglot's parser messages without its class names."""
+    return _SQLGLOT_MISSING.sub(
+        lambda m: f"an operand of {m.group(1).upper()} is missing", description)
 
 
 def _valid_row_filter(template: str) -> str:
