@@ -633,6 +633,19 @@ def test_sslmode_disable_against_a_hostssl_only_warehouse_fails_at_start(tmp_pat
     print(f"\nsslmode=disable refused after {elapsed:.1f} s")
 
 
+@pytest.mark.parametrize("problem", ["missing", "not a certificate"])
+def test_an_unusable_ca_file_fails_at_start_without_retrying(tmp_path, tls_only, problem):
+    """Retrying cannot make a CA file appear: the start fails at once, with the fix."""
+    ca = tmp_path / "ca.pem"
+    if problem != "missing":
+        ca.write_text("not a certificate\n")
+    code, output, _ = failed_start(tmp_path / "run", postgres=tls_only.proxy_settings(
+        sslmode="verify-full", sslrootcert=str(ca)))
+    assert code != 0
+    assert str(ca) in output and "postgres.sslrootcert" in output, output
+    assert "retrying" not in output, output
+
+
 # --- 7. a 100 MB result streams in bounded memory ------------------------------------------
 
 BIG = "SELECT repeat('x', 1000) FROM generate_series(1, 100000)"

@@ -382,7 +382,7 @@ def ssl_context(settings: PostgresSettings) -> ssl.SSLContext:
     root = settings.sslrootcert
     if root is not None and str(root) == "system":
         if mode != "verify-full":
-            raise _cannot_connect(
+            raise _misconfigured(
                 settings,
                 f'weak sslmode "{mode}" may not be used with sslrootcert=system',
                 hint='Use postgres.sslmode "verify-full".',
@@ -395,12 +395,13 @@ def ssl_context(settings: PostgresSettings) -> ssl.SSLContext:
             try:
                 context.load_verify_locations(cafile=str(path))
             except (OSError, ssl.SSLError) as exc:
-                raise _cannot_connect(
-                    settings, f'could not read root certificate file "{path}": {_reason(exc)}'
+                raise _misconfigured(
+                    settings, f'could not read root certificate file "{path}": {_reason(exc)}',
+                    hint="Point postgres.sslrootcert at the warehouse's CA certificate (PEM).",
                 ) from exc
             verify = True
         elif verify:
-            raise _cannot_connect(
+            raise _misconfigured(
                 settings,
                 f'root certificate file "{path}" does not exist',
                 hint="Set postgres.sslrootcert to the warehouse's CA certificate, or use a "
@@ -644,6 +645,16 @@ class Refused(PgError):
     """The warehouse answered the proxy's startup with an error (see `_refusal`)."""
 
 
+class Misconfigured(PgError):
+    """The proxy's own warehouse settings cannot work (a missing CA file, say): trying again
+    changes nothing, so nothing retries it."""
+
+
+def _misconfigured(settings: PostgresSettings, reason: str, hint: str | None = None) -> PgError:
+    cannot = _cannot_connect(settings, reason, hint)
+    return Misconfigured(cannot.sqlstate, cannot.message, hint=cannot.hint)
+
+
 def _refusal(settings: PostgresSettings, refused: _Refused) -> PgError:
     """The warehouse's startup error, said from the proxy's side.
 
@@ -686,7 +697,8 @@ def retryable(error: PgError) -> bool:
     """
     if error.sqlstate[:2] in ("53", "57"):
         return True
-    return error.sqlstate == SqlState.CONNECTION_FAILURE and not isinstance(error, Refused)
+    return error.sqlstate == SqlState.CONNECTION_FAILURE and not isinstance(
+        error, Refused | Misconfigured)
 
 
 async def connect(
