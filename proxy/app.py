@@ -15,6 +15,7 @@ from proxy.backends.base import Warehouse, WarehouseSession
 from proxy.deployment import DeploymentHolder, mask_key
 from proxy.errors import PgError
 from proxy.policy.gate import PolicyGate
+from proxy.policy.model import Deployment
 from proxy.settings import Settings
 from proxy.sql.identifiers import quote_identifier
 from proxy.wire.server import ProxyServer, ServerConfig
@@ -95,11 +96,34 @@ async def build_server(settings: Settings) -> tuple[ProxyServer, DeploymentHolde
     return server, deployment
 
 
-async def serve(settings: Settings) -> None:
+def demo_banner(settings: Settings, deployment: Deployment, host: str, port: int) -> str:
+    """What a first-time user needs once the demo listens: who can log in, a line to paste,
+    where the audit trail goes. A password is shown only where it is the user's name (the
+    demo's convention), checked against the stored verifier."""
+    lines = ["", "Users (password):"]
+    for name, entry in sorted(deployment.users.items()):
+        verifier = entry.verifier
+        shown = name if verifier is not None and verifier.matches(name) else "(see users file)"
+        purposes = ", ".join(entry.purposes) or "no purposes"
+        lines.append(f"  {name:<6} {shown:<18} purposes: {purposes}")
+    first = next(iter(sorted(deployment.users)), "ana")
+    lines += [
+        "", "Try:",
+        f'  psql "postgresql://{first}:{first}@{host}:{port}/{settings.database}" '
+        '-c "SELECT count(*) FROM shop.customers"',
+        "", f"Audit events (JSON lines) go to: {settings.audit_log}",
+        "Stop with Ctrl-C.", "",
+    ]
+    return "\n".join(lines)
+
+
+async def serve(settings: Settings, demo: bool = False) -> None:
     server, deployment = await build_server(settings)
     host, port = await server.start(settings.host, settings.port)
     # The one line scripts and tests wait for: the address really listened on.
     print(f"purpose-proxy listening on {host}:{port} (database {settings.database})", flush=True)
+    if demo:
+        print(demo_banner(settings, deployment(), host, port), flush=True)
     stop = asyncio.Event()
     fast = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -156,11 +180,11 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, demo: bool = False) -> None:
     configure_logging(settings)
     try:
         import uvloop
 
-        uvloop.run(serve(settings))
+        uvloop.run(serve(settings, demo))
     except ImportError:
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, demo))

@@ -34,7 +34,7 @@ def _serve(args: argparse.Namespace) -> int:
     from proxy.app import run
 
     try:
-        run(settings)
+        run(settings, demo=args.config is None)  # no config file: the embedded demo
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

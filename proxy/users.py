@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,13 @@ class ScramVerifier:
             password, iteration_count=iterations
         )
         return cls(count, salt, stored_key, server_key)
+
+    def matches(self, password: str) -> bool:
+        """Whether `password` is the one this verifier was made from."""
+        _, stored_key, _, _ = ScramMechanism().make_auth_info(
+            password, iteration_count=self.iterations, salt=self.salt
+        )
+        return hmac.compare_digest(stored_key, self.stored_key)
 
     def __str__(self) -> str:
         b64 = lambda raw: base64.b64encode(raw).decode("ascii")  # noqa: E731
