@@ -109,8 +109,8 @@ def demo_banner(settings: Settings, deployment: Deployment, host: str, port: int
     first = next(iter(sorted(deployment.users)), "ana")
     lines += [
         "", "Try:",
-        f'  psql "postgresql://{first}:{first}@{host}:{port}/{settings.database}" '
-        '-c "SELECT count(*) FROM shop.customers"',
+        (f'  psql "postgresql://{first}:{first}@{host}:{port}/{settings.database}" '
+         '-c "SELECT count(*) FROM shop.customers"'),
         "", f"Audit events (JSON lines) go to: {settings.audit_log}",
         "Stop with Ctrl-C.", "",
     ]

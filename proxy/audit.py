@@ -85,7 +85,7 @@ class AuditLog:
 def _open_private(path: str) -> TextIO:
     """Append to `path`, creating it 0600 (an existing file keeps the mode its owner gave it)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
-    return open(fd, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+    return open(fd, "a", encoding="utf-8", buffering=1)
 
 
 def fingerprint(sql: str) -> str:

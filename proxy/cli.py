@@ -59,12 +59,11 @@ def _hash_password(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from proxy.check import as_json, as_text, check
-    from proxy.deployment import DeploymentHolder
-
     import asyncio
 
     from proxy.app import configure_logging
+    from proxy.check import as_json, as_text, check
+    from proxy.deployment import DeploymentHolder
 
     try:
         settings = load_settings(args.config)

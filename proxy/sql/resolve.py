@@ -9,6 +9,7 @@ relation names nothing in the catalog.
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections import OrderedDict
@@ -45,14 +46,15 @@ def catalog_schema(catalog: Catalog) -> MappingSchema:
         }
     schema = MappingSchema(mapping, dialect="postgres", normalize=False)
     key = id(catalog)
-    _schemas[key] = (weakref.ref(catalog, lambda _, key=key: _forget(key)), schema)
+    _schemas[key] = (weakref.ref(catalog, functools.partial(_forget, key)), schema)
     _schemas.move_to_end(key)
     while len(_schemas) > SCHEMA_CACHE_SIZE:
         _schemas.popitem(last=False)
     return schema
 
 
-def _forget(key: int) -> None:
+def _forget(key: int, _collected: object = None) -> None:
+    """A cached catalog was garbage-collected: drop its entry."""
     entry = _schemas.get(key)
     if entry is not None and entry[0]() is None:  # not a newer catalog at a reused id
         del _schemas[key]
