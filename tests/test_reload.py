@@ -61,8 +61,11 @@ def test_a_broken_reload_lists_each_problem_on_its_own_line_in_words(tmp_path):
     try:
         purposes = policies / "purposes.yaml"
         broken = purposes.read_text()
-        for good, bad in [('"marketing_consent = true"', '"marketing_consent = = true"'),
-                          ('"country = {{ user.country }}"', '"country = {{ user.country }} AND"')]:
+        for good, bad in [  # the entries themselves, not examples in comments
+                ('shop.customers: "marketing_consent = true"',
+                 'shop.customers: "marketing_consent = = true"'),
+                ('shop.customers: "country = {{ user.country }}"',
+                 'shop.customers: "country = {{ user.country }} AND"')]:
             assert good in broken
             broken = broken.replace(good, bad, 1)
         purposes.write_text(broken)
