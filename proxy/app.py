@@ -120,10 +120,6 @@ def demo_banner(settings: Settings, deployment: Deployment, host: str, port: int
 async def serve(settings: Settings, demo: bool = False) -> None:
     server, deployment = await build_server(settings)
     host, port = await server.start(settings.host, settings.port)
-    # The one line scripts and tests wait for: the address really listened on.
-    print(f"purpose-proxy listening on {host}:{port} (database {settings.database})", flush=True)
-    if demo:
-        print(demo_banner(settings, deployment(), host, port), flush=True)
     stop = asyncio.Event()
     fast = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -154,6 +150,11 @@ async def serve(settings: Settings, demo: bool = False) -> None:
             task.add_done_callback(tasks.discard)
 
         loop.add_signal_handler(signal.SIGHUP, reload)
+    # The one line scripts and tests wait for: the address really listened on. Only now, with
+    # the signal handlers in place (a SIGHUP sent on seeing it must reload, not kill).
+    print(f"purpose-proxy listening on {host}:{port} (database {settings.database})", flush=True)
+    if demo:
+        print(demo_banner(settings, deployment(), host, port), flush=True)
     serving = asyncio.create_task(server.serve_forever())
     await stop.wait()
     serving.cancel()
