@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -469,6 +470,30 @@ for _i, _sql in enumerate(_WORLD):
     CATALOG.append(door(f"world-{_i}", "ana", _sql, EITHER, *ABSENT,
                         secure=_only_acme_or_proxy_users))
 # the same doors for the other users (a catalog is not a purpose's business)
+# search_path and quoted-schema spellings
+CATALOG += [
+    door("search_path-pg_catalog-activity", "ana",
+         ("SET search_path = pg_catalog, public", "SELECT query FROM pg_stat_activity"),
+         REJECT, *ABSENT),
+    door("search_path-to-stats", "ana",
+         ("SET search_path TO \"$user\", pg_catalog", "SELECT most_common_vals::text FROM pg_stats"),
+         REJECT, *ABSENT),
+    door("set-config-search_path", "ana",
+         "SELECT set_config('search_path', 'pg_catalog', false)", REJECT, *ABSENT),
+    door("quoted-schema-function-read-file", "ana",
+         'SELECT "pg_catalog"."pg_read_file"(\'/etc/passwd\')', REJECT, *ABSENT),
+    door("quoted-function-current_setting", "ana",
+         "SELECT pg_catalog.\"current_setting\"('data_directory')", REJECT, *ABSENT, "42704"),
+    door("upper-quoted-mixed-stat", "ana",
+         'SELECT query FROM PG_CATALOG."pg_stat_activity"', REJECT, *ABSENT),
+    door("unicode-escape-name", "ana",
+         'SELECT query FROM pg_catalog.U&"pg\\005fstat\\005factivity"', REJECT, *ABSENT,
+         "42601"),
+    door("catalog-in-lateral", "ana", "SELECT s.q FROM pg_catalog.pg_class c CROSS JOIN LATERAL "
+         "(SELECT query AS q FROM pg_catalog.PG_STAT_ACTIVITY LIMIT 1) s LIMIT 1", REJECT, *ABSENT),
+    door("catalog-in-copy", "ana", "COPY (SELECT query FROM pg_catalog.PG_STAT_ACTIVITY) TO STDOUT",
+         REJECT, *ABSENT),
+]
 for _user in ("mark", "sam", "fran"):
     CATALOG += [
         door(f"activity-{_user}", _user, "SELECT query FROM pg_catalog.PG_STAT_ACTIVITY",
@@ -563,7 +588,8 @@ def _year(alias: str) -> str:
     return f"extract(year FROM {alias}.birth_date)::int"
 
 
-MASK_STATES = (DENIED, NO_FUNCTION, "42804", "22P02", "22007", "22008", "22023")
+# (42000: DuckDB refuses a correlated LIMIT whatever the value, and the text is withheld)
+MASK_STATES = (DENIED, NO_FUNCTION, "42804", "22P02", "22007", "22008", "22023", "42000")
 _ids_mark = sorted(i for i in CONSENTING if i < 400)
 _ids_all = sorted(i for i in _CUSTOMERS if i < 400)
 YEAR = {i: d.year for i, d in BIRTH.items()}
@@ -805,8 +831,8 @@ CONTROL_FLOW_BENIGN: list[Door] = [
            "birth_date > '1990-01-01' GROUP BY country", nonempty),
     benign("mark-order-limit", "mark", "SELECT id, email FROM shop.customers WHERE "
            "birth_date > '1990-01-01' ORDER BY id LIMIT 5", lambda rows: len(rows) == 5),
-    benign("mark-cte-where", "mark", "WITH young AS (SELECT id, email FROM shop.customers "
-           "WHERE birth_date > '1990-01-01') SELECT count(*) FROM young", scalar(_after_1990)),
+    # (not here: the same selection inside a CTE used once; docs/information-flow.md refuses it
+    # deliberately, with its reason stated)
     benign("mark-consent-count", "mark", "SELECT count(*) FROM shop.customers",
            scalar(CONSENTING_COUNT)),
     benign("ana-group-country", "ana", "SELECT country, count(*) FROM shop.customers "
@@ -1756,34 +1782,34 @@ def test_pathological_statement_is_answered_or_refused_54001(canary, name):
 
 
 def test_other_sessions_are_answered_while_one_statement_is_analysed(canary):
-    """Ordering, not timing: the other session's three statements are answered before the
-    pathological statement is (unless it was refused as over budget, 54001)."""
-    started = threading.Event()
-    outcome: dict[str, Any] = {}
+    """Ordering, not timing: another session's three statements are answered before the
+    pathological statement is (unless it was refused as over budget, 54001). The one-second
+    pause only lets the proxy receive the pathological statement first; nothing is timed."""
+    outcome: dict[str, Any] = {"order": []}
+    heavy_conn = _connect(canary, "ana")
 
     def heavy() -> None:
-        with _connect(canary, "ana") as conn:
-            started.set()
-            try:
-                conn.execute(_HUGE_AND).fetchall()
-                outcome["heavy"] = "rows"
-            except psycopg.Error as error:
-                outcome["heavy"] = error.sqlstate
-            outcome.setdefault("order", []).append("heavy")
+        try:
+            heavy_conn.execute(_HUGE_AND).fetchall()
+            outcome["heavy"] = "rows"
+        except psycopg.Error as error:
+            outcome["heavy"] = error.sqlstate
+        outcome["order"].append("heavy")
 
-    with _connect(canary, "mark") as other:
+    with _connect(canary, "mark") as other, heavy_conn:
         other.execute("SELECT 1").fetchall()
         worker = threading.Thread(target=heavy, daemon=True)
         worker.start()
-        started.wait(30)
+        time.sleep(1.0)
         for _ in range(3):
             assert other.execute("SELECT count(*) FROM shop.products").fetchone() == (60,)
-        outcome.setdefault("order", []).append("light")
-        worker.join(110)
+        outcome["order"].append("light")
+        worker.join(100)
     assert outcome.get("heavy") in ("rows", TOO_COMPLEX), f"heavy statement: {outcome}"
     if outcome.get("heavy") == TOO_COMPLEX:
         return
-    assert outcome.get("order", [])[:1] == ["light"], (
+    assert outcome["order"][:1] == ["light"], (
         f"STALL: the other session waited for the pathological statement: {outcome}")
+
 
 
