@@ -40,8 +40,9 @@ import psycopg
 import pytest
 import yaml
 
+from tests import test_adversarial
 from tests.support.clients import table
-from tests.test_adversarial import (  # noqa: F401  (canary is the shared fixture)
+from tests.test_adversarial import (
     CANARY_BIRTH,
     CANARY_EMAIL,
     CANARY_ID,
@@ -54,8 +55,10 @@ from tests.test_adversarial import (  # noqa: F401  (canary is the shared fixtur
     _error_text,
     _text,
     assert_no_canary,
-    canary,
 )
+
+#: The shared fixture: one canary warehouse and proxy per warehouse kind for the module.
+canary = test_adversarial.canary
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -320,7 +323,8 @@ _ACTIVITY = [
     "SELECT c.relname FROM pg_catalog.pg_class c WHERE EXISTS "
     "(SELECT 1 FROM PG_STAT_ACTIVITY a WHERE a.query LIKE '%' || c.relname || '%')",
     "SELECT query FROM pg_catalog.pg_stat_get_activity(NULL)",
-    "SELECT pg_catalog.pg_stat_get_backend_activity(b) FROM pg_catalog.pg_stat_get_backend_idset() b",
+    "SELECT pg_catalog.pg_stat_get_backend_activity(b) "
+    "FROM pg_catalog.pg_stat_get_backend_idset() b",
     "SELECT PG_STAT_GET_BACKEND_ACTIVITY(b) FROM PG_STAT_GET_BACKEND_IDSET() b",
     "SELECT query FROM pg_catalog.pg_stat_statements",
     "SELECT query FROM PG_STAT_STATEMENTS",
@@ -453,21 +457,27 @@ def _only_acme_or_proxy_users(rows: Rows) -> bool:
     return True
 
 
+def _slug(sql: str) -> str:
+    """A readable id tail: the statement's words after SELECT, squeezed."""
+    return re.sub(r"\W+", "_", sql.removeprefix("SELECT ")).strip("_")[:48]
+
+
 CATALOG: list[Door] = []
 for _i, _sql in enumerate(_ACTIVITY):
-    CATALOG.append(door(f"activity-{_i}", "ana", _sql, REJECT, *ABSENT))
+    CATALOG.append(door(f"activity-{_i}-{_slug(_sql)}", "ana", _sql, REJECT, *ABSENT))
 for _i, _sql in enumerate(_STATS):
-    CATALOG.append(door(f"stats-{_i}", "ana", _sql, REJECT, *ABSENT))
+    CATALOG.append(door(f"stats-{_i}-{_slug(_sql)}", "ana", _sql, REJECT, *ABSENT))
 for _i, _sql in enumerate(_OTHERS):
-    CATALOG.append(door(f"others-{_i}", "ana", _sql, REJECT, *ABSENT))
+    CATALOG.append(door(f"others-{_i}-{_slug(_sql)}", "ana", _sql, REJECT, *ABSENT))
 for _i, _sql in enumerate(_FILES_AND_SETTINGS):
-    CATALOG.append(door(f"files-settings-{_i}", "ana", _sql, REJECT, *ABSENT, "42704"))
+    CATALOG.append(door(f"files-settings-{_i}-{_slug(_sql)}", "ana", _sql, REJECT, *ABSENT,
+                        "42704"))
 # DEBATABLE for check_clause: DuckDB lists only NOT NULL constraints, which hold no values.
 for _i, _sql in enumerate(_VALUES_IN_INFO_SCHEMA):
-    CATALOG.append(door(f"values-in-catalog-{_i}", "ana", _sql, REJECT, *ABSENT))
+    CATALOG.append(door(f"values-in-catalog-{_i}-{_slug(_sql)}", "ana", _sql, REJECT, *ABSENT))
 for _i, _sql in enumerate(_WORLD):
     # Secure: answered for the proxy's world (no warehouse database or role name anywhere).
-    CATALOG.append(door(f"world-{_i}", "ana", _sql, EITHER, *ABSENT,
+    CATALOG.append(door(f"world-{_i}-{_slug(_sql)}", "ana", _sql, EITHER, *ABSENT,
                         secure=_only_acme_or_proxy_users))
 # the same doors for the other users (a catalog is not a purpose's business)
 # search_path and quoted-schema spellings
@@ -476,7 +486,8 @@ CATALOG += [
          ("SET search_path = pg_catalog, public", "SELECT query FROM pg_stat_activity"),
          REJECT, *ABSENT),
     door("search_path-to-stats", "ana",
-         ("SET search_path TO \"$user\", pg_catalog", "SELECT most_common_vals::text FROM pg_stats"),
+         ("SET search_path TO \"$user\", pg_catalog",
+          "SELECT most_common_vals::text FROM pg_stats"),
          REJECT, *ABSENT),
     door("set-config-search_path", "ana",
          "SELECT set_config('search_path', 'pg_catalog', false)", REJECT, *ABSENT),
@@ -639,7 +650,8 @@ def _control_flow(t: Target) -> list[Door]:
     def add(name: str, sql: str, secure: Callable[[Rows], bool]) -> None:
         out.append(door(f"{t.name}-{name}", t.user, sql, s[0], *s[1:], secure=secure))
 
-    add("join-unnest", f"SELECT c.id, y.v FROM {tbl} c JOIN unnest(ARRAY[{', '.join(map(str, range(lo, hi + 1)))}]) "
+    every = ", ".join(map(str, range(lo, hi + 1)))
+    add("join-unnest", f"SELECT c.id, y.v FROM {tbl} c JOIN unnest(ARRAY[{every}]) "
         f"AS y(v) ON {e('c')} = y.v {where}", no_value(v))
     add("join-unnest-all-rows", f"SELECT c.id, y.v FROM {tbl} c JOIN unnest(ARRAY["
         f"{', '.join(map(str, range(lo, hi + 1)))}]) AS y(v) ON {e('c')} = y.v",
@@ -674,7 +686,8 @@ def _control_flow(t: Target) -> list[Door]:
         f"WHERE n < (SELECT {e('c')} FROM {tbl} c {where})) SELECT max(n) FROM r", no_value(v))
     add("exists-bits", f"SELECT c.id, {bits_cols('EXISTS (SELECT 1 WHERE {pred})')} "
         f"FROM {tbl} c {where}", not_bits(t.bits()))
-    add("in-bits", f"SELECT c.id, {bits_cols('c.id IN (SELECT x.id FROM ' + tbl + ' x WHERE x.id = c.id AND {pred})')} "
+    in_bit = "c.id IN (SELECT x.id FROM " + tbl + " x WHERE x.id = c.id AND {pred})"
+    add("in-bits", f"SELECT c.id, {bits_cols(in_bit)} "
         f"FROM {tbl} c {where}", not_bits(t.bits()))
     add("filter-bits", f"SELECT c.id, {bits_cols('count(*) FILTER (WHERE {pred})')} "
         f"FROM {tbl} c {where} GROUP BY c.id", not_bits(t.bits()))
@@ -726,8 +739,8 @@ def _control_flow(t: Target) -> list[Door]:
         f"WHERE c.id IN ({ids3}) GROUP BY {e('c')}", not_partition(partition))
     add("distinct-on", f"SELECT DISTINCT ON ({e('c')}) c.id FROM {tbl} c WHERE c.id IN ({ids3}) "
         f"ORDER BY {e('c')}, c.id",
-        lambda rows: {int(_num(r[0]) or 0) for r in rows} != ({a, other} if same in
-                                                               same_value_ids else {a, same, other}))
+        lambda rows: {int(_num(r[0]) or 0) for r in rows} != (
+            {a, other} if same in same_value_ids else {a, same, other}))
     add("partition-by", f"SELECT c.id, count(*) OVER (PARTITION BY {e('c')}) FROM {tbl} c "
         f"WHERE c.id IN ({ids3}) ORDER BY c.id",
         lambda rows: sorted((int(_num(r[0]) or 0), int(_num(r[1]) or 0)) for r in rows) != sorted(
@@ -765,7 +778,7 @@ def _control_flow(t: Target) -> list[Door]:
             f"d.id <> c.id WHERE c.id = {a} AND d.id IN ({same}, {other})",
             lambda rows: {int(_num(r[0]) or 0) for r in rows} != (
                 {same} if t.truth[same] == t.truth[a] and BIRTH[same] == BIRTH[a] else {-1}))
-        add("in-date-range-bits", f"SELECT c.id, " + ", ".join(
+        add("in-date-range-bits", "SELECT c.id, " + ", ".join(
             f"c.{bd} IN (SELECT g::date FROM generate_series(DATE '{th}-01-01', "
             f"DATE '{th + 4}-12-31', interval '1 day') g)" for th in t.thresholds) +
             f" FROM {tbl} c {where}",
@@ -1225,7 +1238,8 @@ DERIVED: list[Derived] = [
         Step("sam", "SELECT id, email FROM sandbox.rt_d5"), _ids_within(_SAM_IDS),
         forbid=(P_EMAIL,)),
     Derived("ctas-analytics-read-by-support", (
-        Step("ana", "CREATE TABLE sandbox.rt_d6 AS SELECT id, country, email FROM shop.customers"),),
+        Step("ana", "CREATE TABLE sandbox.rt_d6 AS SELECT id, country, email "
+             "FROM shop.customers"),),
         Step("sam", "SELECT id, country FROM sandbox.rt_d6"), _ids_within(_SAM_IDS)),
     Derived("ctas-analytics-read-by-marketing", (
         Step("ana", "CREATE TABLE sandbox.rt_d7 AS SELECT id, country FROM shop.customers"),),
