@@ -10,7 +10,7 @@ predicate runs, so a predicate can never fail (or be timed) on a row the filter 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import sqlglot
@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from proxy.catalog.model import TableEntry
 from proxy.policy.pushdown import leakproof_predicates
+from proxy.sql.column_names import pg_column_name
 from proxy.sql.values import values_as_select
 from proxy.sql.resolve import RESERVED_PREFIX, cte_names
 
@@ -118,8 +119,16 @@ def _prepend_cte(statement: exp.Expression, cte: exp.CTE) -> None:
 
 
 def add_group_guard(select: exp.Select, k: int, identities: Iterable[tuple[str, str]]) -> None:
-    """Groups of fewer than k individuals are not returned:
-    HAVING count(DISTINCT alias.key) >= k for each protected table."""
+    """Groups of fewer than k individuals are not returned, and no expression sees their
+    aggregates.
+
+    The guard is `count(DISTINCT alias.key) >= k` for each protected table. HAVING drops the
+    small groups, but the warehouse may evaluate the user's HAVING, select list, ORDER BY or an
+    outer query's predicates (pushed down into the block) on a group before or regardless of
+    that: an error there (`1 / (sum(x) - 1911)`) would tell the small group's aggregate. So
+    every aggregate of the block is also replaced by `CASE WHEN <guard> THEN <aggregate> END`:
+    a small group's aggregates are NULL to every expression, whatever the evaluation order.
+    """
     guard: exp.Expression | None = None
     for alias, key in sorted(identities):
         distinct = exp.Count(this=exp.Distinct(expressions=[exp.column(key, alias)]))
@@ -127,6 +136,46 @@ def add_group_guard(select: exp.Select, k: int, identities: Iterable[tuple[str, 
         guard = condition if guard is None else exp.and_(guard, condition)
     if guard is None:
         return
+    _fence_aggregates(select, guard)
     having = select.args.get("having")
-    condition = guard if having is None else exp.and_(exp.Paren(this=having.this), guard)
+    condition = guard if having is None else exp.and_(guard.copy(), exp.Paren(this=having.this))
     select.set("having", exp.Having(this=condition))
+
+
+# The parts of a SELECT block evaluated per group, after aggregation.
+_GROUP_LEVEL_PARTS = ("expressions", "having", "order", "qualify", "windows")
+
+
+def _fence_aggregates(select: exp.Select, guard: exp.Expression) -> None:
+    """Wrap each aggregate of the block in CASE WHEN guard, keeping PostgreSQL's output names."""
+    names = [None if isinstance(item, exp.Alias | exp.Star) else pg_column_name(item)[0]
+             for item in select.expressions]
+    for key in _GROUP_LEVEL_PARTS:
+        part = select.args.get(key)
+        for node in part if isinstance(part, list) else [part] if part is not None else []:
+            for aggregate in list(_group_aggregates(node)):
+                fenced = exp.Case(ifs=[exp.If(this=guard.copy(), true=aggregate.copy())])
+                aggregate.replace(fenced)
+    for item, name in zip(list(select.expressions), names, strict=True):
+        if name is not None and pg_column_name(item)[0] != name:
+            item.replace(exp.alias_(item.copy(), name, quoted=True))
+
+
+def _group_aggregates(node: exp.Expression, windowed: bool = False) -> Iterator[exp.Expression]:
+    """The aggregate calls of one block (with any FILTER / WITHIN GROUP around them): not the
+    function a window applies, not those of nested queries (guarded as blocks of their own)."""
+    if isinstance(node, exp.Query | exp.Subquery):
+        return
+    if isinstance(node, exp.Window):
+        yield from _group_aggregates(node.this, windowed=True)
+        for child in node.iter_expressions():
+            if child is not node.this:
+                yield from _group_aggregates(child)
+        return
+    call = node.this if isinstance(node, exp.Filter | exp.WithinGroup) else node
+    if isinstance(call, exp.AggFunc) and not windowed:
+        yield node
+        return
+    for child in node.iter_expressions():
+        # FILTER / WITHIN GROUP of a windowed function: its call is windowed too
+        yield from _group_aggregates(child, windowed and child is node.this and call is not node)

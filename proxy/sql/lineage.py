@@ -53,14 +53,19 @@ PREDICATE_CLAUSES = frozenset({Clause.WHERE, Clause.JOIN, Clause.HAVING})
 # Aggregates whose result over k rows or more hides the individual values (aggregate_only).
 SUMMARIZING_AGGREGATES = frozenset({"count", "sum", "avg"})
 
-# Expressions that keep a value recognisably itself inside such an aggregate. Anything else
-# (CASE, comparisons, coalesce...) could turn sum() into a count of matching individuals.
-# Casts (their errors echo the value) and division (a zero divisor is a yes/no oracle) are not.
+# The forms an argument of such an aggregate may take. Anything else (CASE, comparisons,
+# coalesce...) could turn sum() into a count of matching individuals. And the argument runs on
+# every row before the k guard drops small groups, so no form may raise an error on any value
+# (an error's presence would tell the suppressed value): no arithmetic (overflow), no casts,
+# intervals or date_trunc (out of range; date_trunc fails on infinite dates in PostgreSQL), no
+# division (zero divisor). What remains: the column itself, DISTINCT, and extract() of a unit
+# valid for every date, timestamp and interval type on both warehouses.
 _PLAIN_TRANSFORMS: tuple[type[exp.Expression], ...] = (
-    exp.Column, exp.Paren, exp.Extract, exp.DateTrunc, exp.TimestampTrunc,
-    exp.Literal, exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.Distinct, exp.DataType,
-    exp.Var, exp.Interval, exp.Year, exp.Identifier,
+    exp.Column, exp.Paren, exp.Distinct, exp.Extract, exp.Var, exp.Identifier,
 )
+SAFE_EXTRACT_UNITS = frozenset({
+    "year", "month", "day", "quarter", "decade", "century", "millennium", "epoch",
+})
 # FROM-clause functions that only generate rows from their (analyzed) arguments.
 TABLE_FUNCTIONS = frozenset({"generate_series", "unnest"})
 
@@ -241,11 +246,18 @@ def _is_label(node: exp.Expression) -> bool:
 
 def _aggregate_is_plain(node: exp.AggFunc) -> bool:
     """The aggregate's argument is one column under plain transforms only (no CASE, no
-    comparison, no second column): so sum() cannot count individuals matching a condition."""
+    comparison, no second column): so sum() cannot count individuals matching a condition,
+    and evaluating it on a row the k guard will drop cannot fail."""
     columns = set()
     for child in node.iter_expressions():
         for inner in child.walk():
             if not isinstance(inner, _PLAIN_TRANSFORMS):
+                return False
+            if isinstance(inner, exp.Extract) and not (
+                isinstance(inner.this, exp.Var) and inner.this.name.lower() in SAFE_EXTRACT_UNITS
+            ):
+                return False
+            if isinstance(inner, exp.Var) and not isinstance(inner.parent, exp.Extract):
                 return False
             if isinstance(inner, exp.Column):
                 columns.add((inner.table, inner.name))
