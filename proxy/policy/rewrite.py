@@ -4,8 +4,8 @@
 `_pp_shop_customers AS MATERIALIZED (SELECT id, <mask>(email) AS email, ... FROM shop.customers
 WHERE <row filter>)` in front of the statement. Every later use (joins, predicates, CTEs, `*`,
 whole-row references) sees only what policy allows, without chasing each reference. A row
-filter makes the CTE MATERIALIZED: the warehouse must finish filtering before any user
-predicate runs, so a predicate can never fail (or be timed) on a row the filter removes.
+filter makes the CTE MATERIALIZED and every column of a hidden row NULL (`TablePolicy.cte`), so
+a user predicate can never fail, or succeed, because of a value of a row the filter removes.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ from proxy.sql.values import values_as_select
 from proxy.sql.resolve import RESERVED_PREFIX, cte_names
 
 
+# Inside a row-filtered policy CTE: whether the row passes the filter, and the rows with it.
+VISIBLE = f"{RESERVED_PREFIX}visible"
+ROWS = f"{RESERVED_PREFIX}rows"
+
+
 @dataclass(frozen=True)
 class TablePolicy:
     """How one table is presented to the statement: per-column expressions and a row filter."""
@@ -36,21 +41,32 @@ class TablePolicy:
         return f"{RESERVED_PREFIX}{self.table.schema}_{self.table.name}"
 
     def cte(self, leakproof: list[exp.Expression] | None = None) -> exp.CTE:
+        """The relation the statement sees instead of the table.
+
+        With a row filter, each column is also `CASE WHEN <visible> THEN <value> END`: the
+        CTE is MATERIALIZED, yet DuckDB pushes user predicates into materialized CTEs, so
+        order of evaluation alone is no fence. A predicate run on a hidden row, in whatever
+        order, sees only NULLs there: its result (or error) cannot depend on hidden values.
+        Leakproof copies of the user's comparisons (proxy.policy.pushdown) filter the base
+        table itself, so its indexes serve point lookups.
+        """
+        table = exp.table_(self.table.name, db=self.table.schema, quoted=True)
         projections = []
         for column in self.table.columns:
             raw = exp.column(column.name, quoted=True)
-            expression = self.columns.get(column.name)
-            if expression is None:
-                projections.append(raw)
-            else:
-                projections.append(exp.alias_(expression, column.name, quoted=True))
-        select = exp.select(*projections).from_(
-            exp.table_(self.table.name, db=self.table.schema, quoted=True)
-        )
-        if self.row_filter is not None:
-            select = select.where(sqlglot.parse_one(self.row_filter, read="postgres"))
-            for predicate in leakproof or ():  # see proxy.policy.pushdown
-                select = select.where(predicate)
+            value = self.columns.get(column.name) or raw
+            if self.row_filter is not None:
+                value = exp.Case(ifs=[exp.If(this=exp.column(VISIBLE), true=value)])
+            projections.append(raw if value is raw else exp.alias_(value, column.name, quoted=True))
+        if self.row_filter is None:
+            select = exp.select(*projections).from_(table)
+        else:
+            condition = sqlglot.parse_one(self.row_filter, read="postgres")
+            rows = exp.select(exp.Star(), exp.alias_(exp.Paren(this=condition), VISIBLE))
+            rows = rows.from_(table)
+            for predicate in leakproof or ():
+                rows = rows.where(predicate)
+            select = exp.select(*projections).from_(rows.subquery(ROWS)).where(exp.column(VISIBLE))
         return exp.CTE(
             this=select,
             alias=exp.TableAlias(this=exp.to_identifier(self.cte_name)),
