@@ -21,6 +21,7 @@ Uses the canary warehouses and proxies of tests/test_adversarial.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -320,3 +321,79 @@ def test_no_error_depends_on_a_suppressed_value(canary, case):
     outcomes = {guess: _outcome(canary, case.user, case.template.format(g=guess))
                 for guess in case.guesses}
     assert len(set(map(repr, outcomes.values()))) == 1, f"outcome depends on the guess: {outcomes}"
+
+
+# --- the row filter's value fence, without relying on the order of evaluation ----------------
+
+
+def _unfiltered_policy_rows(user: str, table: str) -> str:
+    """The body of `user`'s policy CTE for `table` with its WHERE removed: what a predicate
+    would see if the warehouse evaluated it before the row filter."""
+    import sqlglot
+
+    from proxy.check import check
+    from proxy.policy import load_deployment
+    from proxy.policy.decision import Allow
+
+    repo = Path(__file__).resolve().parents[1]
+    deployment = load_deployment(repo / "catalog", repo / "policies")
+    (decision,) = check(deployment, user, None, f"SELECT count(*) FROM {table}")
+    assert isinstance(decision, Allow)
+    (cte,) = sqlglot.parse_one(decision.sql, read="postgres").args["with_"].expressions
+    assert cte.args.get("materialized") is True
+    body = cte.this.copy()
+    body.set("where", None)
+    return body.sql(dialect="postgres")
+
+
+FENCED = [
+    ("sam", "shop.customers", "country <> 'DE'",
+     "id IS NULL AND email IS NULL AND full_name IS NULL AND birth_date IS NULL "
+     "AND country IS NULL AND marketing_consent IS NULL AND created_at IS NULL"),
+    ("mark", "shop.customers", "marketing_consent IS NOT TRUE",
+     "id IS NULL AND email IS NULL AND birth_date IS NULL AND marketing_consent IS NULL"),
+    ("sam", "shop.support_tickets",
+     "customer_id NOT IN (SELECT id FROM shop.customers WHERE country = 'DE')",
+     "id IS NULL AND customer_id IS NULL AND body IS NULL AND opened_at IS NULL"),
+]
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+@pytest.mark.parametrize(("user", "table", "hidden", "all_null"), FENCED,
+                         ids=[f"{u}-{t}" for u, t, _, _ in FENCED])
+def test_hidden_rows_are_all_null_even_before_the_row_filter(
+        warehouse, user, table, hidden, all_null, tmp_path_factory):
+    """A row-filtered policy CTE shows a hidden row's every column as NULL, so a predicate the
+    warehouse evaluates on it before the filter (DuckDB pushes predicates into MATERIALIZED
+    CTEs) can neither fail nor succeed differently because of its values."""
+    body = _unfiltered_policy_rows(user, table)
+    sql = (f"SELECT count(*) FILTER (WHERE {all_null}), count(*) FROM ({body}) AS everything")
+    expected_sql = f"SELECT count(*) FROM {table} WHERE {hidden}"
+    if warehouse == "duckdb":
+        import duckdb
+
+        from proxy.backends.duckdb.transpile import transpile
+        from proxy.demo.data import load_into_duckdb
+
+        con = duckdb.connect()
+        load_into_duckdb(con)
+        (hidden_count,) = con.execute(expected_sql).fetchone()
+        nulls, total = con.execute(transpile(sql).duckdb_sql).fetchone()
+    else:
+        from tests.support.postgres import ClusterUnavailable
+        from tests.support.warehouses import demo_postgres
+
+        try:
+            context = demo_postgres(tmp_path_factory.mktemp("fence-pg"))
+            demo = context.__enter__()
+        except ClusterUnavailable as exc:
+            pytest.skip(str(exc))
+        try:
+            with psycopg.connect(demo.admin_conninfo) as conn:
+                (hidden_count,) = conn.execute(expected_sql).fetchone()
+                nulls, total = conn.execute(sql).fetchone()
+        finally:
+            context.__exit__(None, None, None)
+    assert hidden_count > 0
+    assert nulls == hidden_count, "a hidden row shows a value to predicates run before the filter"
+    assert total > hidden_count
