@@ -154,8 +154,8 @@ def add_group_guard(select: exp.Select, k: int, identities: Iterable[tuple[str, 
         return
     _fence_aggregates(select, guard)
     having = select.args.get("having")
-    condition = guard if having is None else exp.and_(guard.copy(), exp.Paren(this=having.this))
-    select.set("having", exp.Having(this=condition))
+    kept = guard if having is None else exp.and_(guard.copy(), exp.Paren(this=having.this))
+    select.set("having", exp.Having(this=kept))
 
 
 # The parts of a SELECT block evaluated per group, after aggregation.
@@ -184,11 +184,11 @@ def _group_aggregates(node: exp.Expression, windowed: bool = False) -> Iterator[
         return
     if isinstance(node, exp.Window):
         yield from _group_aggregates(node.this, windowed=True)
-        for child in node.iter_expressions():
-            if child is not node.this:
-                yield from _group_aggregates(child)
+        for part in node.iter_expressions():
+            if part is not node.this:
+                yield from _group_aggregates(part)
         return
-    call = node.this if isinstance(node, exp.Filter | exp.WithinGroup) else node
+    call: exp.Expression = node.this if isinstance(node, exp.Filter | exp.WithinGroup) else node
     if isinstance(call, exp.AggFunc) and not windowed:
         yield node
         return
