@@ -139,8 +139,10 @@ def _hint(rule: Rule, label: str | None, purpose: str, allowed_in: list[str]) ->
                 "FILTER, CASE, GROUP BY, ORDER BY or window.")
     if rule.action is Action.AGGREGATE_ONLY:
         return (f'Under purpose "{purpose}", {label_text} may only be output inside count(), '
-                f"count(DISTINCT ...), sum() or avg(); groups of fewer than {rule.k} rows are "
-                "not returned.")
+                f"count(DISTINCT ...), sum() or avg() of the column itself or of "
+                "extract(year|month|day|quarter|decade|century|millennium|epoch FROM column), "
+                "with any arithmetic on the aggregate rather than inside it; groups of fewer "
+                f"than {rule.k} individuals are not returned.")
     where = ", ".join(allowed_in) if allowed_in else "none"
     return (f'Purpose "{purpose}" may not read {label_text}. Remove the column from the '
             f"statement, or use a purpose that may read it (may: {where}) and request a "
