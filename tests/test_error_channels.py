@@ -132,6 +132,21 @@ CASES: list[Case] = [
     _k("correlated-outer-aggregate",
        "SELECT (SELECT 1 / (sum(extract(year FROM c.birth_date)) - {g}) FROM shop.products "
        f"LIMIT 1) FROM shop.customers c WHERE c.id = {C}"),
+    _k("having-scalar-subquery",
+       f"SELECT count(*) {ONE} HAVING (SELECT 1 / ({S} - {{g}})) > 0"),
+    _k("having-exists",
+       f"SELECT count(*) {ONE} HAVING EXISTS (SELECT 1 WHERE 1 / ({S} - {{g}}) > 0)"),
+    _k("projection-subquery-outer-aggregate",
+       "SELECT (SELECT 1 / (sum(extract(year FROM c.birth_date)) - {g})) "
+       f"FROM shop.customers c WHERE c.id = {C}"),
+    _k("nested-derived",
+       f"SELECT 1 / (s - {{g}}) FROM (SELECT s FROM (SELECT {S} AS s {ONE}) a) b"),
+    _k("two-tables",
+       "SELECT 1 / (sum(extract(year FROM c.birth_date)) - {g}) FROM shop.customers c "
+       f"JOIN shop.orders o ON o.customer_id = c.id WHERE c.id = {C}"),
+    _k("self-join-duplicates",
+       "SELECT 1 / (avg(extract(year FROM a.birth_date)) - {g}) FROM shop.customers a "
+       f"JOIN shop.customers b ON b.country = a.country WHERE a.id = {C}"),
     _k("window-over-aggregate", f"SELECT sum(1 / ({S} - {{g}})) OVER () {ONE}"),
     _k("window-order-by-aggregate",
        f"SELECT rank() OVER (ORDER BY 1 / ({S} - {{g}})) {ONE}"),
@@ -286,6 +301,23 @@ def _outcome(canary, user: str, sql: str) -> tuple[str, Any]:
             return error.sqlstate or "?", None
     assert_no_canary(canary, user, repr(rows))
     return "rows", rows
+
+
+@pytest.mark.parametrize("sql", [
+    f"SELECT count(*) {ONE} HAVING 1 / ({S} - %s) > 0",
+    f"SELECT 1 / ({S} - %s) {ONE}",
+    f"SELECT 1 FROM (SELECT {S} AS s {ONE}) t WHERE 1 / (t.s - %s) > 0",
+], ids=["having", "projection", "outer-where"])
+def test_parameters_are_no_error_oracle_for_the_k_guard(canary, sql):
+    """The guess as a bound parameter (extended protocol) instead of a literal."""
+    outcomes = set()
+    for guess in (1910, 1911, 1912):
+        with _connect(canary, "ana") as conn:
+            try:
+                outcomes.add(repr(conn.execute(sql, (guess,), prepare=True).fetchall()))
+            except psycopg.Error as error:
+                outcomes.add(error.sqlstate or "?")
+    assert len(outcomes) == 1, outcomes
 
 
 # What each family's failing branch raises, per warehouse (None: DuckDB does not fail there;
