@@ -104,6 +104,9 @@ CASES: list[Case] = [
     _k("arg-cast", f"SELECT sum(({Y} - {{g}} + 32767)::smallint) {ONE}"),
     _k("arg-date_trunc-unit", f"SELECT count(date_trunc('nonsense', birth_date)) {ONE}"),
     _k("arg-extract-unit", f"SELECT sum(extract(hour FROM birth_date)) {ONE}"),
+    _k("arg-quoted-unit", f"SELECT sum(extract('hour' FROM birth_date)) {ONE}"),
+    _k("arg-date_part-unit", f"SELECT sum(date_part('timezone', birth_date)) {ONE}"),
+    _k("arg-literal", f"SELECT sum(extract(year FROM birth_date) + 0 * {{g}}) {ONE}"),
     _k("arg-epoch-arith",
        f"SELECT sum(extract(epoch FROM birth_date) * 1e300 * 1e10) {ONE}", (str(CANARY_EPOCH),)),
     _k("having", f"SELECT count(*) {ONE} HAVING 1 / ({S} - {{g}}) > 0"),
@@ -301,6 +304,21 @@ def _outcome(canary, user: str, sql: str) -> tuple[str, Any]:
             return error.sqlstate or "?", None
     assert_no_canary(canary, user, repr(rows))
     return "rows", rows
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT sum(extract(year FROM birth_date)) - 1000 * count(*) FROM shop.customers",
+    "SELECT avg(extract('epoch' FROM birth_date)) FROM shop.customers",
+    "SELECT sum(date_part('month', birth_date)) FROM shop.customers",
+    "SELECT count(DISTINCT extract(decade FROM birth_date)) FROM shop.customers",
+    "SELECT avg(extract(quarter FROM birth_date)) FROM shop.customers",
+    "SELECT count(birth_date) FROM shop.customers",
+])
+def test_the_allowed_aggregate_forms_still_answer(canary, sql):
+    """What aggregate_only keeps allowing runs on both warehouses and returns a value."""
+    with _connect(canary, "ana") as conn:
+        ((value,),) = conn.execute(sql).fetchall()
+    assert value is not None and value > 0
 
 
 @pytest.mark.parametrize("sql", [

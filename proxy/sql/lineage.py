@@ -61,7 +61,7 @@ SUMMARIZING_AGGREGATES = frozenset({"count", "sum", "avg"})
 # division (zero divisor). What remains: the column itself, DISTINCT, and extract() of a unit
 # valid for every date, timestamp and interval type on both warehouses.
 _PLAIN_TRANSFORMS: tuple[type[exp.Expression], ...] = (
-    exp.Column, exp.Paren, exp.Distinct, exp.Extract, exp.Var, exp.Identifier,
+    exp.Column, exp.Paren, exp.Distinct, exp.Extract, exp.Var, exp.Literal, exp.Identifier,
 )
 SAFE_EXTRACT_UNITS = frozenset({
     "year", "month", "day", "quarter", "decade", "century", "millennium", "epoch",
@@ -254,11 +254,14 @@ def _aggregate_is_plain(node: exp.AggFunc) -> bool:
             if not isinstance(inner, _PLAIN_TRANSFORMS):
                 return False
             if isinstance(inner, exp.Extract) and not (
-                isinstance(inner.this, exp.Var) and inner.this.name.lower() in SAFE_EXTRACT_UNITS
+                isinstance(inner.this, exp.Var | exp.Literal)
+                and inner.this.name.lower() in SAFE_EXTRACT_UNITS
             ):
                 return False
-            if isinstance(inner, exp.Var) and not isinstance(inner.parent, exp.Extract):
-                return False
+            if isinstance(inner, exp.Var | exp.Literal) and not (
+                isinstance(inner.parent, exp.Extract) and inner is inner.parent.this
+            ):
+                return False  # a unit, nothing else (no literal operands)
             if isinstance(inner, exp.Column):
                 columns.add((inner.table, inner.name))
     return len(columns) <= 1
