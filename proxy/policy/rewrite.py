@@ -19,8 +19,8 @@ from sqlglot import exp
 from proxy.catalog.model import TableEntry
 from proxy.policy.pushdown import leakproof_predicates
 from proxy.sql.column_names import pg_column_name
-from proxy.sql.values import values_as_select
 from proxy.sql.resolve import RESERVED_PREFIX, cte_names
+from proxy.sql.values import values_as_select
 
 
 # Inside a row-filtered policy CTE: whether the row passes the filter, and the rows with it.
