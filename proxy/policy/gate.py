@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
-from pglast.stream import RawStream
-
 from proxy.audit import AuditLog, fingerprint
 from proxy.catalog.derivation import to_document
 from proxy.catalog.model import TableEntry
@@ -19,9 +17,9 @@ from proxy.errors import PgError
 from proxy.policy.decide import DecisionContext, decide
 from proxy.policy.decision import Allow, Decision, RecordTable, Refusal, Report
 from proxy.policy.model import Deployment
-from proxy.policy.purpose import DeclaredPurpose, require_granted
+from proxy.policy.purpose import DeclaredPurpose, effective_purpose, require_granted
 from proxy.policy.shapes import instantiate, shape_of
-from proxy.routing import PROXY_COMMANDS, Forward, ProxyCommand, Route
+from proxy.routing import PROXY_COMMANDS, AppliedPurpose, Forward, ProxyCommand, Route
 from proxy.session_settings import purpose_set_by
 from proxy.sql.statements import Statement
 
@@ -43,6 +41,10 @@ class BoundedMemo(OrderedDict[tuple[str, tuple[str, ...]], "tuple[int, ...] | No
 
 def _reads_protected(decision: Allow) -> bool:
     return any(column.action != "allow" for column in decision.report.columns)
+
+
+def _applied(declared: DeclaredPurpose, report: Report) -> AppliedPurpose:
+    return AppliedPurpose(declared, report.purpose, report.purpose_source or "none")
 
 
 class PolicyGate:
@@ -89,20 +91,25 @@ class PolicyGate:
                               severity="FATAL") from None
 
     def __call__(self, statement: Statement, context: SessionContext) -> Route:
-        purpose = purpose_set_by(statement.node)
-        if purpose:
+        declared = context.declared_purpose
+        if statement.kind == "DeclareCursorStmt":
+            # The cursor's query is decided like any query; the proxy keeps the cursor.
+            decision = self._decide(statement.nested(statement.node.query), context)
+            return ProxyCommand(statement, decision.sql, _reads_protected(decision),
+                                _applied(declared, decision.report))
+        if statement.kind in PROXY_COMMANDS:
+            deployment = self._deployment()
             try:
-                require_granted(self._deployment(), context.user, purpose)
+                purpose = purpose_set_by(statement.node)
+                if purpose:
+                    require_granted(deployment, context.user, purpose)
+                applied = AppliedPurpose(
+                    declared, *effective_purpose(statement, declared, deployment, context.user)
+                )
             except Refusal as refusal:
                 self._record(statement, context, None, refusal.message)
                 raise PgError(refusal.sqlstate, refusal.message, hint=refusal.hint) from None
-        if statement.kind == "DeclareCursorStmt":
-            # The cursor's query is decided like any query; the proxy keeps the cursor.
-            query = Statement(RawStream()(statement.node.query), statement.node.query)
-            decision = self._decide(query, context)
-            return ProxyCommand(statement, decision.sql, _reads_protected(decision))
-        if statement.kind in PROXY_COMMANDS:
-            return ProxyCommand(statement)
+            return ProxyCommand(statement, applied=applied)
         decision = self._decide(statement, context)
         if decision.records is not None and decision.records != self._current(decision.records):
             self._record_table(decision.records)
@@ -111,13 +118,14 @@ class PolicyGate:
                 row_policy=to_document(decision.records.derivation)
                 if decision.records.derivation else None,
             )
-        return Forward(statement, decision.sql, decision.effect, _reads_protected(decision))
+        return Forward(statement, decision.sql, decision.effect, _reads_protected(decision),
+                       _applied(declared, decision.report))
 
     def _decide(self, statement: Statement, context: SessionContext) -> Allow:
         decision_context = DecisionContext(
             user=context.user,
             attributes=context.attributes,
-            declared=DeclaredPurpose(context.session_purpose, context.connection_purpose),
+            declared=context.declared_purpose,
             mask_key=self._mask_key,
             database=self._database,
         )
@@ -127,7 +135,8 @@ class PolicyGate:
         if deployment is not self._decided_under:  # a reload or a recorded table
             self._decisions.clear()
             self._decided_under = deployment
-        inputs = (decision_context.user, decision_context.declared,
+        # The comments around a statement are inputs too: they may declare its purpose.
+        inputs = (statement.comments, decision_context.user, decision_context.declared,
                   tuple(sorted(context.attributes.items())))
         decision = self._cached((statement.text, *inputs))
         if decision is None:
