@@ -383,12 +383,24 @@ SEQUENCES = [
 ]
 
 
-def _outcome(conn: psycopg.Connection, sql: str, setting: str) -> str:
+# The proxy keeps other settings with the same mechanism: the sequences hold for them too.
+SETTINGS = {
+    "purpose": {"analytics": "analytics", "marketing": "marketing", "": "marketing"},
+    "TimeZone": {"analytics": "Europe/Berlin", "marketing": "Asia/Tokyo"},
+    "application_name": {"analytics": "app-a", "marketing": "app-m"},
+}
+
+
+def _outcome(conn: psycopg.Connection, sql: str, setting: str, name: str) -> str:
+    values = SETTINGS[setting]
     try:
         if sql == "SHOW":
-            value = conn.execute(f"SHOW {setting}").fetchone()[0]
-            return value or "marketing"
-        conn.execute(sql.replace("purpose", setting))
+            value = conn.execute(f"SHOW {name}").fetchone()[0]
+            return values.get(value, value)
+        for purpose, value in values.items():
+            if purpose:
+                sql = sql.replace(f"'{purpose}'", f"'{value}'")
+        conn.execute(sql.replace("purpose", name))
         return "ok"
     except psycopg.Error as error:
         return f"error {error.sqlstate}"
@@ -398,18 +410,71 @@ def _outcome(conn: psycopg.Connection, sql: str, setting: str) -> str:
 DUCKDB_CANNOT = {12: "ROLLBACK TO SAVEPOINT after an error", 13: "COMMIT AND CHAIN"}
 
 
+@pytest.mark.parametrize("setting", list(SETTINGS))
 @pytest.mark.parametrize("index", range(len(SEQUENCES)))
-def test_set_follows_postgresql_exactly(proxy, request, index):
+def test_set_follows_postgresql_exactly(proxy, request, index, setting):
     sequence = SEQUENCES[index]
     if "duckdb" in request.node.callspec.id and index in DUCKDB_CANNOT:
         pytest.skip(f"the DuckDB warehouse does not support {DUCKDB_CANNOT[index]}")
+    reference_name = "pp.purpose" if setting == "purpose" else setting
     with psycopg.connect("host=127.0.0.1 port=5432 dbname=postgres user=postgres",
-                         autocommit=True) as reference, connect(proxy) as conn:
+                         options="-c TimeZone=UTC", autocommit=True) as reference, \
+            connect(proxy) as conn:
         reference.execute("SET pp.purpose = ''")
         reference.execute("RESET pp.purpose")
-        expected = [_outcome(reference, sql, "pp.purpose") for sql in sequence]
-        got = [_outcome(conn, sql, "purpose") for sql in sequence]
+        expected = [_outcome(reference, sql, setting, reference_name) for sql in sequence]
+        got = [_outcome(conn, sql, setting, setting) for sql in sequence]
     assert got == expected
+
+
+def test_set_local_in_the_implicit_transaction_of_a_query_string(proxy):
+    with connect(proxy) as conn:
+        cursor = conn.execute(f"SET LOCAL purpose = 'analytics'; SELECT id, email "
+                              f"FROM shop.customers WHERE id = {CID}")
+        assert cursor.nextset()
+        assert_masked(cursor.fetchone()[1])
+        assert show(conn) == ("marketing", "default")
+        # In a string with its own BEGIN, a SET LOCAL before it has no transaction to live in.
+        cursor = conn.execute(f"SET LOCAL purpose = 'analytics'; BEGIN; SELECT id, email "
+                              f"FROM shop.customers WHERE id = {CID}; COMMIT")
+        assert cursor.nextset() and cursor.nextset()
+        assert cursor.fetchone()[1] == RAW_EMAIL
+
+
+def test_rolled_back_setting_is_reported_to_the_client(proxy):
+    with connect(proxy) as conn:
+        conn.execute("BEGIN")
+        conn.execute("SET application_name = 'inside'")
+        assert conn.info.parameter_status("application_name") == "inside"
+        conn.execute("ROLLBACK")
+        assert conn.info.parameter_status("application_name") == ""
+        conn.execute("BEGIN")
+        conn.execute("SET LOCAL TimeZone = 'Asia/Tokyo'")
+        assert conn.info.parameter_status("TimeZone") == "Asia/Tokyo"
+        conn.execute("COMMIT")
+        assert conn.info.parameter_status("TimeZone") == "UTC"
+        assert conn.execute("SHOW TimeZone").fetchone() == ("UTC",)
+
+
+def test_partly_read_portal_is_not_continued_under_another_purpose(proxy):
+    raw = RawConnection(proxy.host, proxy.port)
+    raw.login("mark")
+    raw.send(query("BEGIN"))
+    raw.read_until(b"Z")
+    sql = "SELECT id, email FROM shop.customers WHERE marketing_consent"
+    bind = message(b"B", b"p\0\0" + struct.pack("!HHH", 0, 0, 0))
+    replies = _extended(raw, _parse("", sql), bind, message(b"E", b"p\0" + struct.pack("!I", 1)))
+    assert [r.type for r in replies][-2:] == [b"s", b"Z"]  # PortalSuspended after one row
+    assert len(_data(replies)) == 1
+    raw.send(query("SET purpose = 'analytics'"))
+    raw.read_until(b"Z")
+    replies = _extended(raw, message(b"E", b"p\0" + struct.pack("!I", 1)))
+    assert [r.type for r in replies] == [b"E", b"Z"]
+    assert replies[0].fields()["C"] == "42501"
+    assert 'portal "p" was opened under purpose "marketing"' in replies[0].fields()["M"]
+    raw.send(query("ROLLBACK"))
+    raw.read_until(b"Z")
+    raw.close()
 
 
 # --- a purpose comment anywhere sqlcommenter puts it ---------------------------------------------
@@ -425,13 +490,15 @@ def test_set_follows_postgresql_exactly(proxy, request, index):
     "SELECT id, /*purpose='analytics'*/ email FROM shop.customers WHERE id = {id}",
     "/* purpose = 'analytics' */ SELECT id, email FROM shop.customers WHERE id = {id}",
     "/*PURPOSE='analytics'*/ SELECT id, email FROM shop.customers WHERE id = {id}",
+    "/*purpos%65='analytic%73'*/ SELECT id, email FROM shop.customers WHERE id = {id}",
+    "/*a='it\\'s',purpose='analytics'*/ SELECT id, email FROM shop.customers WHERE id = {id}",
 ])
 def test_purpose_comment_anywhere_is_applied(proxy, sql):
     with connect(proxy) as conn:
         text = sql.format(id=CID)
         (row,) = conn.execute(text).fetchall()
         assert_masked(row[1])
-        prepared = text.replace(str(CID), "%s") if ";" not in text else None
+        prepared = sql.replace("%", "%%").format(id="%s") if ";" not in text else None
         if prepared:
             assert_masked(conn.execute(prepared, (CID,), prepare=True).fetchone()[1])
         # The comment governs its statement only: the session is still under marketing.
