@@ -13,11 +13,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from pglast.parser import ParseError, scan
-
 from proxy.policy.decision import Refusal
 from proxy.policy.model import Deployment
-from proxy.sql.statements import Statement
+from proxy.sql.statements import Statement, comment_tokens
 
 # sqlcommenter: key='value' pairs separated by commas; keys and values URL-encoded, a quote
 # inside a value escaped with a backslash.
@@ -51,16 +49,9 @@ def comment_purposes(sql: str) -> list[str]:
 
     A comment that mentions `purpose=` without being a well-formed sqlcommenter list (a nested
     comment, unquoted value...) is refused rather than guessed at."""
-    try:
-        tokens = scan(sql)
-    except ParseError:
-        return []
     found = []
-    for token in tokens:
-        if token.name not in ("C_COMMENT", "SQL_COMMENT"):
-            continue
-        comment = sql[token.start : token.end + 1]  # pglast's offsets count characters
-        comment = comment[2:-2] if token.name == "C_COMMENT" else comment[2:]
+    for token in comment_tokens(sql):
+        comment = token[2:-2] if token.startswith("/*") else token[2:]
         if _PAIRS.fullmatch(comment):
             for match in _ONE_PAIR.finditer(comment):
                 if unquote(match.group(1)).lower() == "purpose":

@@ -36,7 +36,7 @@ class Statement:
     def nested(self, node: ast.Node, text: str | None = None) -> Statement:
         """A statement inside this one (COPY's or DECLARE's query): it keeps all of this one's
         comments, because they declare the purpose it is decided under."""
-        comments = "\n".join(filter(None, (self.comments, *_comment_tokens(self.text))))
+        comments = "\n".join(filter(None, (self.comments, *comment_tokens(self.text))))
         return Statement(text if text is not None else RawStream()(node), node, comments)
 
 
@@ -69,7 +69,7 @@ def _outside(sql: str, start: int, end: int) -> str:
     return text[1:] if text.startswith(";") else text
 
 
-def _comment_tokens(sql: str) -> list[str]:
+def comment_tokens(sql: str) -> list[str]:
     """The comments of `sql` as PostgreSQL's lexer sees them (never text inside literals)."""
     try:
         tokens = scan(sql)
