@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import struct
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from psycopg import errors
 
 from tests.support.clients import table
-from tests.support.proxy_process import ProxyProcess
+from tests.support.proxy_process import REPO, ProxyProcess, start_proxy
 from tests.support.raw_client import RawConnection, Reply, message, query
 
 pytestmark = pytest.mark.timeout(120)
@@ -630,3 +631,65 @@ def test_show_purpose_in_every_source(proxy):
         with pytest.raises(psycopg.Error) as failure:
             conn.execute("SET purpose_source = 'statement'")
         assert failure.value.sqlstate == "0A000"
+
+
+# --- a decision that changes the result's type: 0A000, as PostgreSQL after a schema change -------
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def retyping_proxy(request, tmp_path_factory):
+    """A proxy whose analytics purpose hashes revenue (bigint -> text): mark's prepared
+    statements over revenue change their result type with SET purpose."""
+    policies = tmp_path_factory.mktemp("policies")
+    shutil.copytree(REPO / "policies", policies, dirs_exist_ok=True)
+    purposes = policies / "purposes.yaml"
+    text = purposes.read_text()
+    allow = "      business.revenue: allow"
+    at = text.index(allow, text.index("  analytics:"))
+    purposes.write_text(text[:at] + "      business.revenue: {action: mask, method: hash}"
+                        + text[at + len(allow):])
+    workdir = tmp_path_factory.mktemp("retyping")
+    if request.param == "postgres":
+        warehouse = request.getfixturevalue("demo_postgres_warehouse")
+        running = start_proxy(workdir, workdir / "unused.duckdb", backend="postgres",
+                              postgres=warehouse.proxy_settings(), policies_dir=str(policies))
+    else:
+        running = start_proxy(workdir, workdir / "own.duckdb", policies_dir=str(policies))
+    yield running
+    running.stop()
+
+
+ORDER = table("orders")[0]
+REVENUE_SQL = "SELECT id, total_cents FROM shop.orders WHERE id = %s"
+
+
+def test_retyped_prepared_statement_fails_with_0a000_like_postgresql(retyping_proxy):
+    with connect(retyping_proxy) as conn:
+        assert conn.execute(REVENUE_SQL, (ORDER["id"],), prepare=True).fetchone() == (
+            ORDER["id"], ORDER["total_cents"])
+        conn.execute("SET purpose = 'analytics'")
+        with pytest.raises(errors.FeatureNotSupported) as failure:
+            conn.execute(REVENUE_SQL, (ORDER["id"],), prepare=True)
+        assert failure.value.diag.message_primary == "cached plan must not change result type"
+        # Sent again (not from the cache of prepared statements), it is decided afresh.
+        (row,) = conn.execute(REVENUE_SQL, (ORDER["id"],), prepare=False).fetchall()
+        assert HASH.match(row[1])
+
+
+async def _asyncpg_retyped(proxy: ProxyProcess) -> list[object]:
+    conn = await asyncpg.connect(proxy.dsn("mark"), ssl=False)
+    try:
+        sql = "SELECT id, total_cents FROM shop.orders WHERE id = $1"
+        seen = [(await conn.fetchrow(sql, ORDER["id"]))["total_cents"]]
+        await conn.execute("SET purpose = 'analytics'")
+        # asyncpg knows 0A000 "cached plan must not change result type": it prepares again.
+        seen.append((await conn.fetchrow(sql, ORDER["id"]))["total_cents"])
+        return seen
+    finally:
+        await conn.close()
+
+
+def test_asyncpg_prepares_a_retyped_statement_again(retyping_proxy):
+    raw, masked = asyncio.run(_asyncpg_retyped(retyping_proxy))
+    assert raw == ORDER["total_cents"]
+    assert isinstance(masked, str) and HASH.match(masked)

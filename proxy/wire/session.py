@@ -522,6 +522,9 @@ class Session:
                 detail=f'Prepared statement "{name}" returns other columns under the purpose '
                 f'"{route.applied.purpose}" now in force.',
                 hint="Prepare the statement again.",
+                # PostgreSQL's routine name: drivers (asyncpg) recognize the error by it and
+                # prepare the statement again by themselves.
+                extra={"F": "plancache.c", "R": "RevalidateCachedQuery"},
             )
 
     async def _describe(self, message: Describe) -> None:
