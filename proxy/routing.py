@@ -27,13 +27,15 @@ PROXY_COMMANDS = frozenset({
 class AppliedPurpose:
     """The purpose a route was decided under, and the declarations it was resolved from.
 
-    A route is valid only while the session's declarations are still `declared`: a SET purpose
-    or RESET purpose in between makes the session decide the statement again.
+    A route is valid only while the session's declarations are still `declared` and the
+    configuration is the one it was decided under: a SET purpose or RESET purpose in between,
+    or a reload that changed grants or policies, makes the session decide the statement again.
     """
 
     declared: DeclaredPurpose = DeclaredPurpose()
     purpose: str | None = None  # None: nothing declared (or none needed, e.g. metadata)
     source: str = "none"  # statement | session | connection | default | none
+    configuration: int = 0  # Gate.configuration() when decided
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,10 @@ class Gate(Protocol):
     def __call__(self, statement: Statement, context: SessionContext) -> Route: ...
 
     def check_connection(self, user: str, purpose: str | None) -> None: ...
+
+    def configuration(self) -> int:
+        """Changes whenever the configuration decisions depend on changes (reload, new table)."""
+        ...
 
     def completed(self, route: Forward) -> None:
         """The statement of `route` succeeded (records tables it created)."""

@@ -693,3 +693,33 @@ def test_asyncpg_prepares_a_retyped_statement_again(retyping_proxy):
     raw, masked = asyncio.run(_asyncpg_retyped(retyping_proxy))
     assert raw == ORDER["total_cents"]
     assert isinstance(masked, str) and HASH.match(masked)
+
+
+def test_prepared_statement_is_decided_again_after_a_reload(tmp_path):
+    """A reload that changes the rules reaches statements prepared before it (one warehouse:
+    the configuration, not the warehouse, is under test)."""
+    import signal
+    import time
+
+    policies = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", policies)
+    running = start_proxy(tmp_path / "proxy", tmp_path / "acme.duckdb",
+                          policies_dir=str(policies))
+    try:
+        with connect(running) as conn:
+            conn.execute("SET purpose = 'analytics'")
+            assert_masked(email_of(conn, prepare=True))
+            purposes = policies / "purposes.yaml"
+            purposes.write_text(purposes.read_text().replace(
+                "      pii.contact.email: {action: mask, method: hash}\n",
+                "      pii.contact.email: deny\n", 1))
+            running.process.send_signal(signal.SIGHUP)
+            log = running.audit_file.parent / "proxy.log"
+            deadline = time.monotonic() + 30
+            while "configuration reloaded" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            with pytest.raises(errors.InsufficientPrivilege) as failure:
+                email_of(conn, prepare=True)
+            assert "pii.contact.email" in str(failure.value)
+    finally:
+        running.stop()

@@ -43,8 +43,6 @@ def _reads_protected(decision: Allow) -> bool:
     return any(column.action != "allow" for column in decision.report.columns)
 
 
-def _applied(declared: DeclaredPurpose, report: Report) -> AppliedPurpose:
-    return AppliedPurpose(declared, report.purpose, report.purpose_source or "none")
 
 
 class PolicyGate:
@@ -66,6 +64,20 @@ class PolicyGate:
         self._decisions: OrderedDict[tuple[object, ...], Decision] = OrderedDict()
         self._decided_under: Deployment | None = None
         self._shape_memo: BoundedMemo = BoundedMemo(DECISION_CACHE_SIZE)
+        self._generation = 0
+
+    def configuration(self) -> int:
+        """A new number whenever the deployment changed (a reload or a recorded table)."""
+        deployment = self._deployment()
+        if deployment is not self._decided_under:
+            self._decisions.clear()
+            self._decided_under = deployment
+            self._generation += 1
+        return self._generation
+
+    def _applied(self, declared: DeclaredPurpose, report: Report) -> AppliedPurpose:
+        return AppliedPurpose(declared, report.purpose, report.purpose_source or "none",
+                              self.configuration())
 
     def completed(self, route: Forward) -> None:
         """A CREATE TABLE AS succeeded: the catalog now governs the new table by its labels."""
@@ -96,7 +108,7 @@ class PolicyGate:
             # The cursor's query is decided like any query; the proxy keeps the cursor.
             decision = self._decide(statement.nested(statement.node.query), context)
             return ProxyCommand(statement, decision.sql, _reads_protected(decision),
-                                _applied(declared, decision.report))
+                                self._applied(declared, decision.report))
         if statement.kind in PROXY_COMMANDS:
             deployment = self._deployment()
             try:
@@ -104,7 +116,8 @@ class PolicyGate:
                 if purpose:
                     require_granted(deployment, context.user, purpose)
                 applied = AppliedPurpose(
-                    declared, *effective_purpose(statement, declared, deployment, context.user)
+                    declared, *effective_purpose(statement, declared, deployment, context.user),
+                    self.configuration(),
                 )
             except Refusal as refusal:
                 self._record(statement, context, None, refusal.message)
@@ -119,7 +132,7 @@ class PolicyGate:
                 if decision.records.derivation else None,
             )
         return Forward(statement, decision.sql, decision.effect, _reads_protected(decision),
-                       _applied(declared, decision.report))
+                       self._applied(declared, decision.report))
 
     def _decide(self, statement: Statement, context: SessionContext) -> Allow:
         decision_context = DecisionContext(
@@ -129,12 +142,10 @@ class PolicyGate:
             mask_key=self._mask_key,
             database=self._database,
         )
-        deployment = self._deployment()
         # decide() is pure, so a decision can be reused for the same text and context under
         # the same configuration (BI tools repeat their statements).
-        if deployment is not self._decided_under:  # a reload or a recorded table
-            self._decisions.clear()
-            self._decided_under = deployment
+        self.configuration()  # a reload or a recorded table clears the cache
+        deployment = self._deployment()
         # The comments around a statement are inputs too: they may declare its purpose.
         inputs = (statement.comments, decision_context.user, decision_context.declared,
                   tuple(sorted(context.attributes.items())))

@@ -375,13 +375,19 @@ class Session:
                     route.statement.node, tag, was_in_transaction
                 )
 
+    def _stale(self, route: Route) -> bool:
+        """Decided under other declarations or another configuration than now in force."""
+        applied = route.applied
+        return (applied.declared != self.context.declared_purpose
+                or applied.configuration != self.gate.configuration())
+
     def _in_force(self, route: Route) -> Route:
         """The route decided under the purpose in force now.
 
         A route is decided once (at Parse, or before a query string runs); a SET purpose,
-        RESET purpose or rolled-back SET since then changes what the statement may do, so it is
-        decided again. A refusal now is the usual 42501, raised where the statement runs."""
-        if route.applied.declared == self.context.declared_purpose:
+        RESET purpose or rolled-back SET since then, or a reload of the configuration, changes
+        what the statement may do, so it is decided again. A refusal now is the usual 42501, raised where the statement runs."""
+        if not self._stale(route):
             return route
         try:
             return self.gate(route.statement, self.context)
@@ -467,7 +473,7 @@ class Session:
             raise PgError(SqlState.DUPLICATE_CURSOR, f'cursor "{message.portal}" already exists')
         description = await self._statement_description(prepared)
         route = prepared.route
-        if route is not None and route.applied.declared != self.context.declared_purpose:
+        if route is not None and self._stale(route):
             route = self._in_force(route)
             await self._same_result(message.statement, description, route)
             prepared.route = route
@@ -609,7 +615,7 @@ class Session:
     async def _portal_route(self, portal: Portal, route: Route) -> Route:
         """The portal's route under the purpose in force at Execute (a SET may have run since
         Bind). A portal already delivering rows keeps going only under its own purpose."""
-        if route.applied.declared == self.context.declared_purpose:
+        if not self._stale(route):
             return route
         now = self._in_force(route)
         if portal.cursor is None:
