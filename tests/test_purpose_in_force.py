@@ -723,3 +723,14 @@ def test_prepared_statement_is_decided_again_after_a_reload(tmp_path):
             assert "pii.contact.email" in str(failure.value)
     finally:
         running.stop()
+
+
+def test_comment_declares_the_purpose_of_explain(proxy):
+    """EXPLAIN is decided as the query it explains, under the purpose its comments declare."""
+    with connect(proxy, "fran") as conn:
+        plan = conn.execute("/*purpose='fraud'*/ EXPLAIN SELECT count(*) FROM shop.payments"
+                            ).fetchall()
+        assert plan
+        with pytest.raises(errors.InsufficientPrivilege) as failure:
+            conn.execute("EXPLAIN SELECT count(*) FROM shop.payments")
+        assert 'no purpose declared for user "fran"' in str(failure.value)

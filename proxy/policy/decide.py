@@ -15,8 +15,6 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from pglast.stream import RawStream
-
 from proxy.errors import PgError, SqlState
 from proxy.policy.catalog_views import answer_for_proxy, answer_identity, world_of
 from proxy.policy.copy import decide_copy
@@ -216,7 +214,7 @@ def _decide_explain(
             "EXPLAIN is allowed for queries only through purpose-proxy",
             hint="EXPLAIN a SELECT; writes are explained by the warehouse's owners.",
         )
-    explained = _decide(Statement(RawStream()(query), query), context, deployment, report)
+    explained = _decide(statement.nested(query), context, deployment, report)
     if not isinstance(explained, Allow):
         return explained
     if context.mask_key and context.mask_key in explained.sql:
