@@ -734,3 +734,18 @@ def test_comment_declares_the_purpose_of_explain(proxy):
         with pytest.raises(errors.InsufficientPrivilege) as failure:
             conn.execute("EXPLAIN SELECT count(*) FROM shop.payments")
         assert 'no purpose declared for user "fran"' in str(failure.value)
+
+
+def test_psycopg_automatic_prepare_threshold(proxy):
+    """psycopg prepares a statement by itself once it ran prepare_threshold times."""
+    sql = "SELECT id, email FROM shop.customers WHERE id = %s /* threshold */"
+    with connect(proxy, prepare_threshold=1) as conn:
+        for _ in range(3):  # the second run onwards uses psycopg's server-side statement
+            assert conn.execute(sql, (CID,)).fetchone()[1] == RAW_EMAIL
+        conn.execute("SET purpose = 'analytics'")
+        for _ in range(2):
+            assert_masked(conn.execute(sql, (CID,)).fetchone()[1])
+        with conn.transaction():
+            conn.execute("SET LOCAL purpose = 'marketing'")
+            assert conn.execute(sql, (CID,)).fetchone()[1] == RAW_EMAIL
+        assert_masked(conn.execute(sql, (CID,)).fetchone()[1])
