@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 
 from proxy.audit import AuditLog, fingerprint
 from proxy.catalog.derivation import to_document
@@ -155,7 +156,9 @@ class PolicyGate:
             shape = shape_of(statement, self._shape_memo)
             template = None if shape is None else self._cached((shape.text, *inputs))
             if shape is not None and template is None:
-                template = decide(shape.statement(), decision_context, deployment)
+                # The shape keeps the statement's comments: they may declare its purpose.
+                shaped = replace(shape.statement(), comments=statement.comments)
+                template = decide(shaped, decision_context, deployment)
                 self._remember((shape.text, *inputs), template)
             if shape is not None and isinstance(template, Allow):
                 decision = instantiate(template, statement, shape)
