@@ -79,9 +79,6 @@ def test_psycopg_prepared_statement_follows_set_and_reset(proxy):
             assert_masked(conn.execute(sql, (CID,), prepare=True).fetchone()[1])
         conn.execute("RESET purpose")
         assert conn.execute(sql, (CID,), prepare=True).fetchone()[1] == RAW_EMAIL
-        prepared = conn.execute(
-            "SELECT count(*) FROM pg_catalog.pg_prepared_statements").fetchone()
-        assert prepared is not None
     applied = [(e["purpose"], e["purpose_source"]) for e in statement_events(proxy, marker)][-5:]
     assert applied == [("marketing", "default")] * 2 + [("analytics", "session")] * 2 + [
         ("marketing", "default")]
