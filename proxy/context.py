@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from proxy.policy.purpose import DeclaredPurpose
 from proxy.session_settings import SessionSettings
 
 
@@ -27,6 +28,11 @@ class SessionContext:
         if self.purpose_override is not None:
             return self.purpose_override or None
         return self.settings.get("purpose") or None
+
+    @property
+    def declared_purpose(self) -> DeclaredPurpose:
+        """What the session and connection declare now; decisions are bound to it."""
+        return DeclaredPurpose(self.session_purpose, self.connection_purpose)
 
     @property
     def application_name(self) -> str:

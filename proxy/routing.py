@@ -13,6 +13,7 @@ from typing import Protocol
 from proxy.context import SessionContext
 from proxy.errors import PgError
 from proxy.policy.decision import Effect
+from proxy.policy.purpose import DeclaredPurpose
 from proxy.sql.statements import Statement
 
 # Statements whose effect lives in the proxy's own session state, never in the warehouse.
@@ -23,10 +24,26 @@ PROXY_COMMANDS = frozenset({
 
 
 @dataclass(frozen=True, slots=True)
+class AppliedPurpose:
+    """The purpose a route was decided under, and the declarations it was resolved from.
+
+    A route is valid only while the session's declarations are still `declared` and the
+    configuration is the one it was decided under: a SET purpose or RESET purpose in between,
+    or a reload that changed grants or policies, makes the session decide the statement again.
+    """
+
+    declared: DeclaredPurpose = DeclaredPurpose()
+    purpose: str | None = None  # None: nothing declared (or none needed, e.g. metadata)
+    source: str = "none"  # statement | session | connection | default | none
+    configuration: int = 0  # Gate.configuration() when decided
+
+
+@dataclass(frozen=True, slots=True)
 class ProxyCommand:
     statement: Statement
     sql: str | None = None  # DECLARE CURSOR: the decided query the cursor runs
     withhold_error_text: bool = False  # as Forward's, for the cursor's query
+    applied: AppliedPurpose = AppliedPurpose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +54,7 @@ class Forward:
     # The statement reads masked, predicate-only or aggregate-only columns: warehouse error
     # texts may quote their raw values ("invalid input syntax ... '1980-04-21'").
     withhold_error_text: bool = False
+    applied: AppliedPurpose = AppliedPurpose()
 
 
 Route = ProxyCommand | Forward
@@ -48,6 +66,10 @@ class Gate(Protocol):
     def __call__(self, statement: Statement, context: SessionContext) -> Route: ...
 
     def check_connection(self, user: str, purpose: str | None) -> None: ...
+
+    def configuration(self) -> int:
+        """Changes whenever the configuration decisions depend on changes (reload, new table)."""
+        ...
 
     def completed(self, route: Forward) -> None:
         """The statement of `route` succeeded (records tables it created)."""

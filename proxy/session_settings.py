@@ -146,7 +146,10 @@ def _parameters(server_version: str) -> dict[str, Parameter]:
         Parameter("is_superuser", "off", None, reported=True),
         Parameter("application_name", "", _any_text, reported=True),
         # The purpose the session declared (SET purpose); granted-ness is the gate's check.
+        # SHOW purpose prints the purpose in force (which may come from elsewhere), and
+        # SHOW purpose_source where it came from: statement, session, connection, default, none.
         Parameter("purpose", "", _any_text),
+        Parameter("purpose_source", "none", None),
         Parameter("session_authorization", "", None, reported=True),
         Parameter("default_transaction_read_only", "off", None, reported=True),
         Parameter("in_hot_standby", "off", None, reported=True),
@@ -189,18 +192,36 @@ def _read_only(name: str) -> PgError:
 
 
 @dataclass
+class _Frame:
+    """Values when a transaction (savepoint None) or a savepoint began, to roll back to."""
+
+    savepoint: str | None
+    values: dict[str, str]
+    session_values: dict[str, str]
+
+
+@dataclass
 class SessionSettings:
-    """Current values for one session; `changed` collects ParameterStatus to report."""
+    """Current values for one session; `changed` collects ParameterStatus to report.
+
+    Transactional as PostgreSQL's SET: `values` are in force, `session_values` are what SET
+    (not SET LOCAL) established and what stays at COMMIT. A transaction and each of its
+    savepoints push a frame; ROLLBACK (TO SAVEPOINT) restores the frame's values, RELEASE
+    drops frames and keeps the values.
+    """
 
     parameters: dict[str, Parameter]
     values: dict[str, str] = field(default_factory=dict)
     changed: list[str] = field(default_factory=list)
+    session_values: dict[str, str] = field(default_factory=dict)
+    frames: list[_Frame] = field(default_factory=list)
 
     @classmethod
     def create(cls, server_version: str, user: str) -> SessionSettings:
         settings = cls(_parameters(server_version))
         settings.values = {key: p.default for key, p in settings.parameters.items()}
         settings.values["session_authorization"] = user
+        settings.session_values = dict(settings.values)
         return settings
 
     def lookup(self, name: str) -> Parameter:
@@ -212,27 +233,37 @@ class SessionSettings:
     def get(self, name: str) -> str:
         return self.values[self.lookup(name).name.lower()]
 
-    def set(self, name: str, value: str) -> None:
+    def set(self, name: str, value: str, local: bool = False) -> None:
         parameter = self.lookup(name)
+        key = parameter.name.lower()
         if parameter.validate is None:
-            if value == self.values[parameter.name.lower()]:
+            if value == self.values[key]:
                 return
             raise _read_only(parameter.name)
         new_value = parameter.validate(value)
-        key = parameter.name.lower()
-        if self.values[key] != new_value:
-            self.values[key] = new_value
-            if parameter.reported:
-                self.changed.append(parameter.name)
+        if not local:
+            self.session_values[key] = new_value
+        self._assign(key, new_value)
 
-    def reset(self, name: str) -> None:
+    def reset(self, name: str, local: bool = False) -> None:
         parameter = self.lookup(name)
         if parameter.validate is not None:
-            self.set(parameter.name, parameter.default)
+            self.set(parameter.name, parameter.default, local)
 
     def reset_all(self) -> None:
         for parameter in self.parameters.values():
             self.reset(parameter.name)
+
+    def _assign(self, key: str, value: str) -> None:
+        if self.values[key] != value:
+            self.values[key] = value
+            if self.parameters[key].reported:
+                self.changed.append(self.parameters[key].name)
+
+    def _restore(self, values: dict[str, str], session_values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._assign(key, value)
+        self.session_values = dict(session_values)
 
     def reported(self) -> list[tuple[str, str]]:
         return [(p.name, self.values[key]) for key, p in self.parameters.items() if p.reported]
@@ -250,16 +281,55 @@ class SessionSettings:
     def statement_timeout_ms(self) -> int:
         return duration_ms(self.values["statement_timeout"])
 
-    def snapshot(self) -> dict[str, str]:
-        return dict(self.values)
+    # --- transactions ------------------------------------------------------------------------
 
-    def restore(self, snapshot: dict[str, str]) -> None:
-        """Undo SETs of a rolled-back transaction, reporting what changes back."""
-        for key, value in snapshot.items():
-            if self.values.get(key) != value:
-                self.values[key] = value
-                if self.parameters[key].reported:
-                    self.changed.append(self.parameters[key].name)
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self.frames)
+
+    def begin(self) -> None:
+        """The session is inside a transaction block: from here on, SET can be rolled back.
+
+        Called before the first SET or SAVEPOINT of a transaction (nothing changed the values
+        between its BEGIN and then)."""
+        if not self.frames:
+            self.frames.append(_Frame(None, dict(self.values), dict(self.session_values)))
+
+    def savepoint(self, name: str) -> None:
+        self.begin()
+        self.frames.append(_Frame(name, dict(self.values), dict(self.session_values)))
+
+    def _savepoint_index(self, name: str) -> int | None:
+        for index in range(len(self.frames) - 1, 0, -1):
+            if self.frames[index].savepoint == name:
+                return index
+        return None
+
+    def rollback_to(self, name: str) -> None:
+        """ROLLBACK TO SAVEPOINT succeeded: values as they were when it was set; it stays."""
+        index = self._savepoint_index(name)
+        if index is None:  # unknown here (the warehouse knew it): be safe, as at BEGIN
+            index = 0
+        frame = self.frames[index]
+        del self.frames[index + 1 :]
+        self._restore(frame.values, frame.session_values)
+
+    def release(self, name: str) -> None:
+        """RELEASE SAVEPOINT succeeded: it and later savepoints go, their values stay."""
+        index = self._savepoint_index(name)
+        if index is not None:
+            del self.frames[index:]
+
+    def end_transaction(self, committed: bool) -> None:
+        """COMMIT keeps what SET established (SET LOCAL ends); ROLLBACK restores all."""
+        if not self.frames:
+            return
+        frame = self.frames[0]
+        self.frames.clear()
+        if committed:
+            self._restore(self.session_values, self.session_values)
+        else:
+            self._restore(frame.values, frame.session_values)
 
 
 # --- SET / RESET / SHOW statements (pglast trees) ------------------------------------------------
@@ -285,7 +355,7 @@ _SPECIAL_NAMES = {"timezone": "TimeZone", "datestyle": "DateStyle"}
 def variable_set_target(node: ast.VariableSetStmt) -> tuple[str | None, str | None]:
     """(parameter, new value) of a SET/RESET; value None means back to the default.
 
-    RESET ALL gives (None, None).
+    RESET ALL gives (None, None). SET LOCAL is the same target (see `node.is_local`).
     """
     kind = node.kind
     if kind == VariableSetKind.VAR_RESET_ALL:
@@ -298,8 +368,6 @@ def variable_set_target(node: ast.VariableSetStmt) -> tuple[str | None, str | No
     name = _SPECIAL_NAMES.get(node.name, node.name)
     if kind in (VariableSetKind.VAR_RESET, VariableSetKind.VAR_SET_DEFAULT):
         return name, None
-    if node.is_local:
-        raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "SET LOCAL is not supported through purpose-proxy")
     if kind != VariableSetKind.VAR_SET_VALUE or not node.args:
         raise PgError(SqlState.FEATURE_NOT_SUPPORTED, f"SET {name} form is not supported")
     return name, ", ".join(_constant_text(arg) for arg in node.args)
@@ -317,21 +385,46 @@ def purpose_set_by(node: ast.Node) -> str | None:
     return value or ""
 
 
-def apply_variable_set(settings: SessionSettings, node: ast.VariableSetStmt) -> str:
-    """Apply SET/RESET to the proxy's settings; returns the CommandComplete tag."""
+def apply_variable_set(
+    settings: SessionSettings, node: ast.VariableSetStmt, in_transaction: bool
+) -> tuple[str, PgError | None]:
+    """Apply SET/RESET to the proxy's settings: (CommandComplete tag, warning to send).
+
+    As in PostgreSQL, SET LOCAL outside a transaction block only warns, and inside one any SET
+    can be rolled back."""
     name, value = variable_set_target(node)
+    tag = "RESET" if node.kind in (VariableSetKind.VAR_RESET, VariableSetKind.VAR_RESET_ALL) else "SET"
+    local = bool(node.is_local)
+    if name is not None:  # errors come first, even where SET LOCAL then does nothing
+        parameter = settings.lookup(name)
+        if value is not None and parameter.validate is not None:
+            parameter.validate(value)
+    if local and not in_transaction:
+        return tag, PgError(SqlState.NO_ACTIVE_SQL_TRANSACTION,
+                            "SET LOCAL can only be used in transaction blocks", severity="WARNING")
+    if in_transaction:
+        settings.begin()
     if name is None:
         settings.reset_all()
     elif value is None:
-        settings.reset(name)
+        settings.reset(name, local)
     else:
-        settings.set(name, value)
-    return "RESET" if node.kind in (VariableSetKind.VAR_RESET, VariableSetKind.VAR_RESET_ALL) else "SET"
+        settings.set(name, value, local)
+    return tag, None
 
 
-def show_value(settings: SessionSettings, node: ast.VariableShowStmt) -> tuple[str, str]:
-    """(column name, value) of SHOW name; SHOW ALL is refused."""
+def show_value(
+    settings: SessionSettings, node: ast.VariableShowStmt, purpose: tuple[str | None, str]
+) -> tuple[str, str]:
+    """(column name, value) of SHOW name; SHOW ALL is refused.
+
+    `purpose` is the effective purpose and its source for the SHOW statement itself (the
+    session's `purpose` setting is only one of its inputs)."""
     if node.name.lower() == "all":
         raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "SHOW ALL is not supported through purpose-proxy")
     parameter = settings.lookup(node.name)
+    if parameter.name == "purpose":
+        return parameter.name, purpose[0] or ""
+    if parameter.name == "purpose_source":
+        return parameter.name, purpose[1]
     return parameter.name, settings.values[parameter.name.lower()]

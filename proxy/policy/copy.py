@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pglast.stream import RawStream
-
 from proxy.errors import SqlState
 from proxy.policy.decision import Allow, CopyIn, CopyOut, Decision, Refusal, Report
 from proxy.policy.derived import chosen_values
@@ -28,12 +26,13 @@ SUPPORTED_OPTIONS = frozenset({"format", "delimiter", "null", "header", "quote",
 def _query_of(statement: Statement, details: dict[str, object]) -> Statement:
     """The query a COPY ... TO reads: its own query, or SELECT <columns> FROM <table>."""
     if details.get("has_query"):
-        return Statement(RawStream()(statement.node.query), statement.node.query)
+        return statement.nested(statement.node.query)
     schema, table = details["relation"]  # type: ignore[misc]
     columns = details.get("columns") or ()
     select_list = ", ".join(quote_identifier(c) for c in columns) if columns else "*"
     relation = quote_identifier(schema, table) if schema else quote_identifier(table)
-    return split_statements(f"SELECT {select_list} FROM {relation}")[0]
+    select = split_statements(f"SELECT {select_list} FROM {relation}")[0]
+    return statement.nested(select.node, select.text)
 
 
 def decide_copy(
@@ -61,7 +60,7 @@ def decide_copy(
         if isinstance(decision, Allow):
             return Allow(decision.sql, True, decision.report, CopyOut(options))
         return decision
-    purpose, source = resolve_purpose(statement.text, declared, deployment, user)
+    purpose, source = resolve_purpose(statement, declared, deployment, user)
     report = Report(purpose, source, statement.kind)
     relation = details.get("relation")
     if details.get("has_where"):

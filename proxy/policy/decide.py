@@ -15,20 +15,13 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from pglast.stream import RawStream
-
 from proxy.errors import PgError, SqlState
 from proxy.policy.catalog_views import answer_for_proxy, answer_identity, world_of
 from proxy.policy.copy import decide_copy
 from proxy.policy.crosscheck import check_against_postgres, reads_settings_by_expression
 from proxy.policy.decision import Allow, Decision, Refusal, Reject, Report
 from proxy.policy.model import Deployment
-from proxy.policy.purpose import (
-    DeclaredPurpose,
-    comment_purposes,
-    require_granted,
-    resolve_purpose,
-)
+from proxy.policy.purpose import DeclaredPurpose, comment_purpose, resolve_purpose
 from proxy.policy.reads import analyze_query, rewrite_query
 from proxy.policy.writes import (
     WriteContext,
@@ -85,6 +78,8 @@ def _decide(
     statement: Statement, context: DecisionContext, deployment: Deployment, report: Report
 ) -> Decision:
     kind = statement.kind
+    # Every statement: a purpose its comments declare must be granted, and only one.
+    comment_purpose(statement, deployment, context.user)
     if kind == "TransactionStmt":
         if statement.node.kind.name not in TRANSACTION_KINDS:
             raise Refusal(
@@ -100,9 +95,7 @@ def _decide(
     if kind == "ExplainStmt":
         return _decide_explain(statement, context, deployment, report)
     if kind not in ("SelectStmt", *WRITE_KINDS):
-        purpose, source = resolve_purpose(
-            statement.text, context.declared, deployment, context.user
-        )
+        purpose, source = resolve_purpose(statement, context.declared, deployment, context.user)
         raise Refusal(
             f"{_describe_kind(kind)} is not allowed through purpose-proxy",
             hint="Queries, granted writes (INSERT, UPDATE, DELETE, COPY FROM STDIN, CREATE TABLE "
@@ -116,9 +109,7 @@ def _decide(
     if kind == "SelectStmt" and not select_into and not reads_catalog_data(parsed):
         # Metadata (pg_catalog, information_schema) and constant queries read no governed
         # data: clients and BI tools run them on connect, before any purpose is declared.
-        # A purpose the statement itself declares must still be granted.
-        for declared in comment_purposes(statement.text):
-            require_granted(deployment, context.user, declared)
+        # (A purpose the statement itself declares was checked above: granted, only one.)
         world = world_of(context.database, context.user, deployment.users)
         try:
             answered = answer_for_proxy(parsed, world)
@@ -136,7 +127,7 @@ def _decide(
             "current_setting() must name its setting as a constant in a statement that reads "
             "data", hint="Write current_setting('TimeZone'), not an expression.",
         )
-    purpose, source = resolve_purpose(statement.text, context.declared, deployment, context.user)
+    purpose, source = resolve_purpose(statement, context.declared, deployment, context.user)
     report = Report(purpose, source, kind)
     if _creates_temporary(statement):
         raise Refusal(
@@ -223,7 +214,7 @@ def _decide_explain(
             "EXPLAIN is allowed for queries only through purpose-proxy",
             hint="EXPLAIN a SELECT; writes are explained by the warehouse's owners.",
         )
-    explained = _decide(Statement(RawStream()(query), query), context, deployment, report)
+    explained = _decide(statement.nested(query), context, deployment, report)
     if not isinstance(explained, Allow):
         return explained
     if context.mask_key and context.mask_key in explained.sql:

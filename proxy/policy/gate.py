@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-
-from pglast.stream import RawStream
+from dataclasses import replace
 
 from proxy.audit import AuditLog, fingerprint
 from proxy.catalog.derivation import to_document
@@ -19,9 +18,9 @@ from proxy.errors import PgError
 from proxy.policy.decide import DecisionContext, decide
 from proxy.policy.decision import Allow, Decision, RecordTable, Refusal, Report
 from proxy.policy.model import Deployment
-from proxy.policy.purpose import DeclaredPurpose, require_granted
+from proxy.policy.purpose import DeclaredPurpose, effective_purpose, require_granted
 from proxy.policy.shapes import instantiate, shape_of
-from proxy.routing import PROXY_COMMANDS, Forward, ProxyCommand, Route
+from proxy.routing import PROXY_COMMANDS, AppliedPurpose, Forward, ProxyCommand, Route
 from proxy.session_settings import purpose_set_by
 from proxy.sql.statements import Statement
 
@@ -45,6 +44,8 @@ def _reads_protected(decision: Allow) -> bool:
     return any(column.action != "allow" for column in decision.report.columns)
 
 
+
+
 class PolicyGate:
     """A Gate (see proxy.routing) that enforces the deployment's policies."""
 
@@ -64,6 +65,20 @@ class PolicyGate:
         self._decisions: OrderedDict[tuple[object, ...], Decision] = OrderedDict()
         self._decided_under: Deployment | None = None
         self._shape_memo: BoundedMemo = BoundedMemo(DECISION_CACHE_SIZE)
+        self._generation = 0
+
+    def configuration(self) -> int:
+        """A new number whenever the deployment changed (a reload or a recorded table)."""
+        deployment = self._deployment()
+        if deployment is not self._decided_under:
+            self._decisions.clear()
+            self._decided_under = deployment
+            self._generation += 1
+        return self._generation
+
+    def _applied(self, declared: DeclaredPurpose, report: Report) -> AppliedPurpose:
+        return AppliedPurpose(declared, report.purpose, report.purpose_source or "none",
+                              self.configuration())
 
     def completed(self, route: Forward) -> None:
         """A CREATE TABLE AS succeeded: the catalog now governs the new table by its labels."""
@@ -89,20 +104,26 @@ class PolicyGate:
                               severity="FATAL") from None
 
     def __call__(self, statement: Statement, context: SessionContext) -> Route:
-        purpose = purpose_set_by(statement.node)
-        if purpose:
+        declared = context.declared_purpose
+        if statement.kind == "DeclareCursorStmt":
+            # The cursor's query is decided like any query; the proxy keeps the cursor.
+            decision = self._decide(statement.nested(statement.node.query), context)
+            return ProxyCommand(statement, decision.sql, _reads_protected(decision),
+                                self._applied(declared, decision.report))
+        if statement.kind in PROXY_COMMANDS:
+            deployment = self._deployment()
             try:
-                require_granted(self._deployment(), context.user, purpose)
+                purpose = purpose_set_by(statement.node)
+                if purpose:
+                    require_granted(deployment, context.user, purpose)
+                applied = AppliedPurpose(
+                    declared, *effective_purpose(statement, declared, deployment, context.user),
+                    self.configuration(),
+                )
             except Refusal as refusal:
                 self._record(statement, context, None, refusal.message)
                 raise PgError(refusal.sqlstate, refusal.message, hint=refusal.hint) from None
-        if statement.kind == "DeclareCursorStmt":
-            # The cursor's query is decided like any query; the proxy keeps the cursor.
-            query = Statement(RawStream()(statement.node.query), statement.node.query)
-            decision = self._decide(query, context)
-            return ProxyCommand(statement, decision.sql, _reads_protected(decision))
-        if statement.kind in PROXY_COMMANDS:
-            return ProxyCommand(statement)
+            return ProxyCommand(statement, applied=applied)
         decision = self._decide(statement, context)
         if decision.records is not None and decision.records != self._current(decision.records):
             self._record_table(decision.records)
@@ -111,23 +132,23 @@ class PolicyGate:
                 row_policy=to_document(decision.records.derivation)
                 if decision.records.derivation else None,
             )
-        return Forward(statement, decision.sql, decision.effect, _reads_protected(decision))
+        return Forward(statement, decision.sql, decision.effect, _reads_protected(decision),
+                       self._applied(declared, decision.report))
 
     def _decide(self, statement: Statement, context: SessionContext) -> Allow:
         decision_context = DecisionContext(
             user=context.user,
             attributes=context.attributes,
-            declared=DeclaredPurpose(context.session_purpose, context.connection_purpose),
+            declared=context.declared_purpose,
             mask_key=self._mask_key,
             database=self._database,
         )
-        deployment = self._deployment()
         # decide() is pure, so a decision can be reused for the same text and context under
         # the same configuration (BI tools repeat their statements).
-        if deployment is not self._decided_under:  # a reload or a recorded table
-            self._decisions.clear()
-            self._decided_under = deployment
-        inputs = (decision_context.user, decision_context.declared,
+        self.configuration()  # a reload or a recorded table clears the cache
+        deployment = self._deployment()
+        # The comments around a statement are inputs too: they may declare its purpose.
+        inputs = (statement.comments, decision_context.user, decision_context.declared,
                   tuple(sorted(context.attributes.items())))
         decision = self._cached((statement.text, *inputs))
         if decision is None:
@@ -135,7 +156,9 @@ class PolicyGate:
             shape = shape_of(statement, self._shape_memo)
             template = None if shape is None else self._cached((shape.text, *inputs))
             if shape is not None and template is None:
-                template = decide(shape.statement(), decision_context, deployment)
+                # The shape keeps the statement's comments: they may declare its purpose.
+                shaped = replace(shape.statement(), comments=statement.comments)
+                template = decide(shaped, decision_context, deployment)
                 self._remember((shape.text, *inputs), template)
             if shape is not None and isinstance(template, Allow):
                 decision = instantiate(template, statement, shape)

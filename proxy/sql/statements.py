@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import pglast
 from pglast import ast
+from pglast.parser import ParseError, scan
+from pglast.stream import RawStream
 
 from proxy.errors import PgError, SqlState
 
@@ -21,11 +23,21 @@ class Statement:
 
     text: str
     node: ast.Node
+    # Comments PostgreSQL's statement span leaves out: those before the statement (after the
+    # previous one's semicolon) and, for the last statement, those after its semicolon. A
+    # sqlcommenter-style purpose may sit there (`/*purpose='fraud'*/ SELECT ...`).
+    comments: str = ""
 
     @property
     def kind(self) -> str:
         """PostgreSQL's node name, e.g. 'SelectStmt', 'VariableSetStmt', 'TransactionStmt'."""
         return type(self.node).__name__
+
+    def nested(self, node: ast.Node, text: str | None = None) -> Statement:
+        """A statement inside this one (COPY's or DECLARE's query): it keeps all of this one's
+        comments, because they declare the purpose it is decided under."""
+        comments = "\n".join(filter(None, (self.comments, *comment_tokens(self.text))))
+        return Statement(text if text is not None else RawStream()(node), node, comments)
 
 
 def split_statements(sql: str) -> list[Statement]:
@@ -39,11 +51,35 @@ def split_statements(sql: str) -> list[Statement]:
             error.extra["P"] = str(_character_position(sql, position))
         raise error from None
     statements = []
-    for raw in raw_statements:
+    previous_end = 0
+    for index, raw in enumerate(raw_statements):
         start = raw.stmt_location or 0
         end = start + raw.stmt_len if raw.stmt_len else len(sql)
-        statements.append(Statement(sql[start:end].strip(), raw.stmt))
+        comments = _outside(sql, previous_end, start)
+        if index == len(raw_statements) - 1:
+            comments += "\n" + _outside(sql, end, len(sql))
+        statements.append(Statement(sql[start:end].strip(), raw.stmt, comments.strip()))
+        previous_end = end
     return statements
+
+
+def _outside(sql: str, start: int, end: int) -> str:
+    """Text between two statements: only whitespace, comments and the separating semicolon."""
+    text = sql[start:end]
+    return text[1:] if text.startswith(";") else text
+
+
+def comment_tokens(sql: str) -> list[str]:
+    """The comments of `sql` as PostgreSQL's lexer sees them (never text inside literals)."""
+    try:
+        tokens = scan(sql)
+    except ParseError:
+        return []
+    return [
+        sql[token.start : token.end + 1]  # pglast's offsets count characters
+        for token in tokens
+        if token.name in ("C_COMMENT", "SQL_COMMENT")
+    ]
 
 
 def _character_position(sql: str, byte_offset: int) -> int:

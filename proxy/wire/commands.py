@@ -14,16 +14,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from pglast import ast
-from pglast.enums import FetchDirection
+from pglast.enums import FetchDirection, TransactionStmtKind
 from pglast.stream import RawStream
 
 from proxy.backends.base import Column, ResultCursor, WarehouseSession, WireArguments
 from proxy.backends.local import LocalResult
 from proxy.context import SessionContext
 from proxy.errors import PgError, SqlState
-from proxy.routing import ProxyCommand
+from proxy.routing import AppliedPurpose, ProxyCommand
 from proxy.session_settings import apply_variable_set, show_value
 from proxy.sql.identifiers import quote_identifier
+from proxy.wire import backend as msg
 from proxy.wire.types import Oid
 
 CURSOR_OPT_BINARY = 0x0001
@@ -41,6 +42,7 @@ class SqlCursor:
     hold: bool
     withhold_error_text: bool = False
     described: tuple[Column, ...] | None = None  # a warehouse cursor's columns
+    applied: AppliedPurpose = AppliedPurpose()  # the purpose its query was decided under
 
     @property
     def columns(self) -> tuple[Column, ...] | None:
@@ -158,6 +160,30 @@ class _FetchResult:
         return None
 
 
+class _WarningResult(LocalResult):
+    """A command that completed with a warning (NoticeResponse) before its CommandComplete."""
+
+    raw = True
+
+    def __init__(self, tag: str, warning: PgError) -> None:
+        super().__init__(tag)
+        self._messages = [msg.notice_response(warning)]
+
+    async def fetch_raw(self, max_rows: int | None) -> list[bytes]:
+        messages, self._messages = self._messages, []
+        return messages
+
+
+def _other_purpose(name: str, opened: AppliedPurpose, now: AppliedPurpose) -> PgError:
+    return PgError(
+        SqlState.INSUFFICIENT_PRIVILEGE,
+        f'cursor "{name}" was opened under purpose "{opened.purpose}"; the purpose in force is '
+        f'"{now.purpose or "none"}"',
+        hint=f'Its rows were decided for "{opened.purpose}": fetch them under that purpose, or '
+        "declare the cursor again under the purpose in force.",
+    )
+
+
 def _no_cursor(name: str) -> PgError:
     return PgError(SqlState.INVALID_CURSOR_NAME, f'cursor "{name}" does not exist')
 
@@ -170,7 +196,7 @@ class ProxyCommands:
         context: SessionContext,
         warehouse: WarehouseSession,
         forget_statement: Callable[[str | None], None],
-        protocol_portal: Callable[[str], Awaitable[ResultCursor | None]],
+        protocol_portal: Callable[[str], Awaitable[tuple[ResultCursor, AppliedPurpose] | None]],
     ) -> None:
         self.context = context
         self.warehouse = warehouse
@@ -179,7 +205,6 @@ class ProxyCommands:
         # Cursors and protocol-level portals share one namespace in PostgreSQL: asyncpg
         # sends `MOVE FORWARD n FROM "<portal>"` for a portal it bound.
         self._protocol_portal = protocol_portal
-        self._settings_before_transaction: dict[str, str] | None = None
 
     async def run(
         self, route: ProxyCommand, parameters: Sequence[object], wire: WireArguments | None = None
@@ -194,7 +219,8 @@ class ProxyCommands:
                 "current transaction is aborted, commands ignored until end of transaction block",
             )
         if kind == "VariableShowStmt":
-            name, value = show_value(self.context.settings, node)
+            applied = route.applied
+            name, value = show_value(self.context.settings, node, (applied.purpose, applied.source))
             return LocalResult("SHOW", (Column(name, Oid.TEXT),), [(value,)])
         if kind == "VariableSetStmt":
             return self._set(node)
@@ -202,10 +228,9 @@ class ProxyCommands:
             self._forget_statement(None if node.isall else node.name)
             return LocalResult("DEALLOCATE ALL" if node.isall else "DEALLOCATE")
         if kind == "DeclareCursorStmt":
-            assert route.sql is not None
-            return await self._declare(node, route.sql, parameters, route.withhold_error_text)
+            return await self._declare(node, route, parameters)
         if kind == "FetchStmt":
-            return await self._fetch(node, wire)
+            return await self._fetch(node, wire, route.applied)
         if kind == "ClosePortalStmt":
             await self._close(node.portalname)
             return LocalResult("CLOSE CURSOR")
@@ -214,7 +239,7 @@ class ProxyCommands:
     def describe(self, route: ProxyCommand) -> tuple[Column, ...] | None:
         kind = route.statement.kind
         if kind == "VariableShowStmt":
-            name, _ = show_value(self.context.settings, route.statement.node)
+            name, _ = show_value(self.context.settings, route.statement.node, (None, "none"))
             return (Column(name, Oid.TEXT),)
         if kind == "FetchStmt" and not route.statement.node.ismove:
             cursor = self.cursors.get(route.statement.node.portalname)
@@ -227,18 +252,37 @@ class ProxyCommands:
 
     def _set(self, node: ast.VariableSetStmt) -> LocalResult:
         settings = self.context.settings
-        if self.warehouse.transaction_status != "I" and self._settings_before_transaction is None:
-            self._settings_before_transaction = settings.snapshot()
-        tag = apply_variable_set(settings, node)
+        in_transaction = self.warehouse.transaction_status != "I"
+        tag, warning = apply_variable_set(settings, node, in_transaction)
         self.warehouse.set_parameters(settings.values)
-        return LocalResult(tag)
+        return LocalResult(tag) if warning is None else _WarningResult(tag, warning)
+
+    async def transaction_statement(
+        self, node: ast.TransactionStmt, tag: str, was_in_transaction: bool
+    ) -> None:
+        """A transaction control statement succeeded: settings and cursors follow it."""
+        settings = self.context.settings
+        kind = node.kind
+        if kind == TransactionStmtKind.TRANS_STMT_SAVEPOINT:
+            settings.savepoint(node.savepoint_name)
+        elif kind == TransactionStmtKind.TRANS_STMT_RELEASE:
+            settings.release(node.savepoint_name)
+        elif kind == TransactionStmtKind.TRANS_STMT_ROLLBACK_TO:
+            settings.rollback_to(node.savepoint_name)
+            self.warehouse.set_parameters(settings.values)
+        elif (
+            kind in (TransactionStmtKind.TRANS_STMT_COMMIT, TransactionStmtKind.TRANS_STMT_ROLLBACK)
+            and was_in_transaction
+        ):
+            await self.transaction_ended(committed=tag == "COMMIT")
 
     async def transaction_ended(self, committed: bool) -> None:
-        """After COMMIT/ROLLBACK: undo SETs of a rolled-back transaction, drop its cursors."""
-        snapshot, self._settings_before_transaction = self._settings_before_transaction, None
-        if snapshot is not None and not committed:
-            self.context.settings.restore(snapshot)
-            self.warehouse.set_parameters(self.context.settings.values)
+        """After COMMIT/ROLLBACK: undo SETs of a rolled-back transaction (and SET LOCALs of any),
+        drop its cursors."""
+        settings = self.context.settings
+        if settings.in_transaction:
+            settings.end_transaction(committed)
+            self.warehouse.set_parameters(settings.values)
         for name, cursor in list(self.cursors.items()):
             if not (cursor.hold and committed):
                 if cursor.result is None:  # the warehouse closed it with the transaction
@@ -249,12 +293,12 @@ class ProxyCommands:
     # --- cursors -------------------------------------------------------------------------------
 
     async def _declare(
-        self,
-        node: ast.DeclareCursorStmt,
-        sql: str,
-        parameters: Sequence[object],
-        withhold: bool,
+        self, node: ast.DeclareCursorStmt, route: ProxyCommand, parameters: Sequence[object]
     ) -> LocalResult:
+        """The cursor's query runs now, decided under the purpose in force now (as PostgreSQL
+        runs it at DECLARE); its rows are then fetched only under that purpose."""
+        sql, withhold, applied = route.sql, route.withhold_error_text, route.applied
+        assert sql is not None
         options = node.options or 0
         hold = bool(options & CURSOR_OPT_HOLD)
         if not hold and self.warehouse.transaction_status == "I":
@@ -270,7 +314,7 @@ class ProxyCommands:
             await declared.fetch(None)
             await declared.close()
             self.cursors[node.portalname] = SqlCursor(
-                node.portalname, None, binary, hold, withhold, described
+                node.portalname, None, binary, hold, withhold, described, applied
             )
             return LocalResult("DECLARE CURSOR")
         if options & CURSOR_OPT_SCROLL:
@@ -281,14 +325,18 @@ class ProxyCommands:
         wire = WireArguments((), (), (), (1,)) if binary else None
         result = await self.warehouse.execute(sql, parameters, wire)
         self.cursors[node.portalname] = SqlCursor(
-            node.portalname, result, binary, hold, withhold
+            node.portalname, result, binary, hold, withhold, applied=applied
         )
         return LocalResult("DECLARE CURSOR")
 
     async def _fetch(
-        self, node: ast.FetchStmt, wire: WireArguments | None
+        self, node: ast.FetchStmt, wire: WireArguments | None, applied: AppliedPurpose
     ) -> _FetchResult | _WarehouseFetch:
+        """Rows of a cursor, only under the purpose its query was decided under: they were
+        produced for that purpose when it was declared."""
         cursor = self.cursors.get(node.portalname)
+        if cursor is not None and cursor.applied.purpose not in (None, applied.purpose):
+            raise _other_purpose(node.portalname, cursor.applied, applied)
         if cursor is not None and cursor.result is None:
             # Simple protocol: the cursor's own format; extended: the formats of the Bind.
             formats = wire.result_formats if wire is not None else (int(cursor.binary),)
@@ -305,7 +353,10 @@ class ProxyCommands:
             portal = await self._protocol_portal(node.portalname)
             if portal is None:
                 raise _no_cursor(node.portalname)
-            cursor = SqlCursor(node.portalname, portal, binary=False, hold=False)
+            cursor = SqlCursor(node.portalname, portal[0], binary=False, hold=False,
+                               applied=portal[1])
+            if cursor.applied.purpose not in (None, applied.purpose):
+                raise _other_purpose(node.portalname, cursor.applied, applied)
         if node.direction != FetchDirection.FETCH_FORWARD or node.howMany < 0:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                           "only forward FETCH and MOVE are supported through purpose-proxy")

@@ -32,6 +32,8 @@ class Portal:
     columns: tuple[Column, ...] | None
     wire: WireArguments | None = None  # the client's raw values, for relaying warehouses
     cursor: ResultCursor | None = None
+    # The statement's route as bound: decided under the purpose in force at Bind (or Execute).
+    route: Route | None = None
     completed_tag: str | None = None
     rows_sent: int = 0
     started: float = field(default_factory=time.monotonic)

@@ -16,6 +16,7 @@ import structlog
 
 from proxy.audit import AuditLog
 from proxy.backends.base import (
+    Column,
     ResultCursor,
     StatementDescription,
     WarehouseSession,
@@ -24,7 +25,14 @@ from proxy.backends.base import (
 from proxy.context import SessionContext
 from proxy.errors import PgError, SqlState, protocol_violation
 from proxy.policy.decision import CopyIn, CopyOut
-from proxy.routing import Forward, Gate, ProxyCommand, Route, withhold_error_text
+from proxy.routing import (
+    AppliedPurpose,
+    Forward,
+    Gate,
+    ProxyCommand,
+    Route,
+    withhold_error_text,
+)
 from proxy.session_settings import purpose_set_by
 from proxy.sql.identifiers import quote_identifier
 from proxy.sql.statements import Statement, split_statements
@@ -120,16 +128,15 @@ class Session:
             await self._close_portals(all_portals=True)
             await self.commands.close_all()
 
-    async def _protocol_portal(self, name: str) -> ResultCursor | None:
+    async def _protocol_portal(self, name: str) -> tuple[ResultCursor, AppliedPurpose] | None:
         """A bound portal's rows, for SQL FETCH/MOVE naming it (started if need be)."""
         portal = self.portals.get(name)
-        if portal is None or portal.statement.route is None:
+        if portal is None or portal.route is None:
             return None
         if portal.cursor is None:
-            portal.cursor = await self._start(
-                portal.statement.route, portal.parameters, portal.wire
-            )
-        return portal.cursor
+            portal.route = self._in_force(portal.route)
+            portal.cursor = await self._start(portal.route, portal.parameters, portal.wire)
+        return portal.cursor, portal.route.applied
 
     def _forget_statement(self, name: str | None) -> None:
         """DEALLOCATE name / DEALLOCATE ALL."""
@@ -174,6 +181,10 @@ class Session:
             self.state = SessionState.EXTENDED_FAILED
 
     async def _ready(self) -> None:
+        if self.warehouse.transaction_status == "I" and self.context.settings.in_transaction:
+            # The transaction ended without a COMMIT the proxy saw (a failed COMMIT, a lost
+            # warehouse connection): it was rolled back, and so are its SETs.
+            await self.commands.transaction_ended(committed=False)
         for name, value in self.context.settings.take_changes():
             self.stream.write(msg.parameter_status(name, value))
         self.stream.write(msg.ready_for_query(self.warehouse.transaction_status))
@@ -232,9 +243,13 @@ class Session:
         return routes
 
     async def _run_hidden(self, sql: str) -> None:
+        """BEGIN/COMMIT/ROLLBACK of an implicit transaction (several statements in one Query):
+        SETs in it are transactional, as in PostgreSQL."""
         cursor = await self.warehouse.execute(sql, ())
         await cursor.fetch(None)
         await cursor.close()
+        if sql != "BEGIN":
+            await self.commands.transaction_ended(committed=cursor.command_tag() == "COMMIT")
 
     async def _copy(self, route: Forward, parameters: Sequence[object]) -> str:
         """COPY TO STDOUT / FROM STDIN as the decision allowed it; returns the tag."""
@@ -275,6 +290,8 @@ class Session:
     async def _run_simple(self, route: Route) -> None:
         started = time.monotonic()
         rows = 0
+        route = self._in_force(route)
+        was_in_transaction = self.warehouse.transaction_status != "I"
         if isinstance(route, Forward) and isinstance(route.effect, CopyOut | CopyIn):
             try:
                 with self._statement_timer():
@@ -312,8 +329,7 @@ class Session:
             raise
         self.stream.write(msg.command_complete(tag))
         self.statement_audit.executed(route, started, rows, None)
-        if isinstance(route, Forward):
-            self.gate.completed(route)
+        await self._completed(route, tag, was_in_transaction)
 
     async def _send_rows(self, cursor: ResultCursor, encoder: RowEncoder, limit: int | None) -> int:
         """Stream rows in batches, waiting for the client to keep up (bounded memory).
@@ -347,15 +363,37 @@ class Session:
     ) -> ResultCursor:
         if isinstance(route, ProxyCommand):
             return await self.commands.run(route, parameters, wire)
-        cursor = await self.warehouse.execute(route.sql, parameters, wire)
-        if route.statement.kind == TRANSACTION_CONTROL:
-            # A relaying warehouse reports the status the statement left only once its reply
-            # is read to the end; before that it is the previous statement's (BEGIN after a
-            # COMMIT would read as "I" and close the WITH HOLD cursors).
-            await cursor.fetch(None)
-        if route.statement.kind == TRANSACTION_CONTROL and self.warehouse.transaction_status == "I":
-            await self.commands.transaction_ended(committed=cursor.command_tag() == "COMMIT")
-        return cursor
+        return await self.warehouse.execute(route.sql, parameters, wire)
+
+    async def _completed(self, route: Route, tag: str, was_in_transaction: bool) -> None:
+        """A statement succeeded: record tables it created; settings and cursors follow
+        transaction control (COMMIT, ROLLBACK, savepoints)."""
+        if isinstance(route, Forward):
+            self.gate.completed(route)
+            if route.statement.kind == TRANSACTION_CONTROL:
+                await self.commands.transaction_statement(
+                    route.statement.node, tag, was_in_transaction
+                )
+
+    def _stale(self, route: Route) -> bool:
+        """Decided under other declarations or another configuration than now in force."""
+        applied = route.applied
+        return (applied.declared != self.context.declared_purpose
+                or applied.configuration != self.gate.configuration())
+
+    def _in_force(self, route: Route) -> Route:
+        """The route decided under the purpose in force now.
+
+        A route is decided once (at Parse, or before a query string runs); a SET purpose,
+        RESET purpose or rolled-back SET since then, or a reload of the configuration, changes
+        what the statement may do, so it is decided again. A refusal now is the usual 42501, raised where the statement runs."""
+        if not self._stale(route):
+            return route
+        try:
+            return self.gate(route.statement, self.context)
+        except PgError as error:
+            self.statement_audit.rejected(route.statement.text, error)
+            raise
 
     def _statement_timer(self) -> StatementTimer:
         return StatementTimer(self.context.settings, self.warehouse.cancel)
@@ -434,6 +472,11 @@ class Session:
         if message.portal and message.portal in self.portals:
             raise PgError(SqlState.DUPLICATE_CURSOR, f'cursor "{message.portal}" already exists')
         description = await self._statement_description(prepared)
+        route = prepared.route
+        if route is not None and self._stale(route):
+            route = self._in_force(route)
+            await self._same_result(message.statement, description, route)
+            prepared.route = route
         oids = description.parameter_oids
         if len(message.parameters) != len(oids):
             raise PgError(
@@ -454,9 +497,41 @@ class Session:
             await self._drop_portal("")
         wire = WireArguments(oids, formats, message.parameters, output_formats)
         self.portals[message.portal] = Portal(
-            message.portal, prepared, parameters, output_formats, columns, wire
+            message.portal, prepared, parameters, output_formats, columns, wire, route=route
         )
         self.stream.write(msg.BIND_COMPLETE)
+
+    async def _same_result(
+        self, name: str, description: StatementDescription, route: Route
+    ) -> None:
+        """A statement decided again must keep the parameters and result columns the client
+        was told about (it may have cached them): otherwise 0A000, as PostgreSQL answers when
+        a prepared statement's result type changes. Clients then prepare it again."""
+        if isinstance(route, ProxyCommand) and route.sql is None:
+            return  # SET/SHOW/...: their result does not depend on the decision
+        sql = route.sql
+        assert sql is not None
+        now = await self.warehouse.describe(sql, description.parameter_oids)
+        columns = description.columns
+        if isinstance(route, ProxyCommand):  # DECLARE: what the statement returns is no rows
+            columns, now = None, StatementDescription(now.parameter_oids, None)
+
+        def shape(cols: Sequence[Column] | None) -> list[tuple[str, int]] | None:
+            return None if cols is None else [(c.name, c.type_oid) for c in cols]
+
+        if now.parameter_oids != description.parameter_oids or shape(now.columns) != shape(
+            columns
+        ):
+            raise PgError(
+                SqlState.FEATURE_NOT_SUPPORTED,
+                "cached plan must not change result type",
+                detail=f'Prepared statement "{name}" returns other columns under the purpose '
+                f'"{route.applied.purpose}" now in force.',
+                hint="Prepare the statement again.",
+                # PostgreSQL's routine name: drivers (asyncpg) recognize the error by it and
+                # prepare the statement again by themselves.
+                extra={"F": "plancache.c", "R": "RevalidateCachedQuery"},
+            )
 
     async def _describe(self, message: Describe) -> None:
         if message.kind == "S":
@@ -486,13 +561,15 @@ class Session:
         portal = self.portals.get(message.portal)
         if portal is None:
             raise missing("P", message.portal)
-        route = portal.statement.route
+        route = portal.route
         if route is None:
             self.stream.write(msg.EMPTY_QUERY_RESPONSE)
             return
         if portal.completed_tag is not None:
             self.stream.write(msg.command_complete(portal.completed_tag))
             return
+        route = portal.route = await self._portal_route(portal, route)
+        was_in_transaction = self.warehouse.transaction_status != "I"
         if isinstance(route, Forward) and isinstance(route.effect, CopyOut | CopyIn):
             try:
                 with self._statement_timer():
@@ -533,8 +610,31 @@ class Session:
         await portal.cursor.close()
         self.stream.write(msg.command_complete(portal.completed_tag))
         self.statement_audit.executed(route, portal.started, portal.rows_sent, None)
-        if isinstance(route, Forward):
-            self.gate.completed(route)
+        await self._completed(route, portal.completed_tag, was_in_transaction)
+
+    async def _portal_route(self, portal: Portal, route: Route) -> Route:
+        """The portal's route under the purpose in force at Execute (a SET may have run since
+        Bind). A portal already delivering rows keeps going only under its own purpose."""
+        if not self._stale(route):
+            return route
+        now = self._in_force(route)
+        if portal.cursor is None:
+            description = StatementDescription(
+                portal.statement.description.parameter_oids
+                if portal.statement.description else (),
+                portal.columns,
+            )
+            await self._same_result(portal.statement.name, description, now)
+            return now
+        if now.applied.purpose != route.applied.purpose:
+            raise PgError(
+                SqlState.INSUFFICIENT_PRIVILEGE,
+                f'portal "{portal.name}" was opened under purpose "{route.applied.purpose}"; '
+                f'the purpose in force is "{now.applied.purpose or "none"}"',
+                hint="Read it to the end under the purpose it was opened under, or execute the "
+                "statement again.",
+            )
+        return route
 
     async def _close(self, message: Close) -> None:
         if message.kind == "S":

@@ -36,6 +36,8 @@ class StatementAudit:
         # The SQL actually forwarded is in the decision event, with the mask key withheld.
         self._event(
             route.statement.text,
+            purpose=route.applied.purpose,  # the purpose applied when it ran
+            purpose_source=route.applied.source,
             duration_ms=round((time.monotonic() - started) * 1000, 3),
             rows=rows,
             outcome="error" if error else "ok",
