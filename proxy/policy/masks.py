@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from proxy.catalog.model import PROXY_SCHEMA
 from proxy.policy.model import MaskMethod
 
-#: The proxy's own schema in the warehouse: the key of the hash mask and the function using it.
-MASK_SCHEMA = "_purpose_proxy"
+#: Where the warehouse keeps the hash mask's key and the function using it.
+MASK_SCHEMA = PROXY_SCHEMA
 #: `MASK_SCHEMA.MASK_FUNCTION(text) -> text`: hex SHA-256 of key || value (UTF-8), NULL for NULL.
 MASK_FUNCTION = "mask_hash"
 
