@@ -12,7 +12,7 @@ import structlog
 
 from proxy.audit import AuditLog
 from proxy.backends.base import Warehouse, WarehouseSession
-from proxy.deployment import DeploymentHolder, mask_key
+from proxy.deployment import DeploymentHolder, configured_mask_key
 from proxy.errors import PgError
 from proxy.policy.gate import PolicyGate
 from proxy.policy.model import Deployment
@@ -25,17 +25,24 @@ log = structlog.get_logger(__name__)
 
 
 async def open_warehouse(settings: Settings) -> Warehouse:
+    """The warehouse, answering, with the hash mask's function and key installed."""
+    warehouse: Warehouse
     if settings.backend == "postgres":
         from proxy.backends.postgres import PostgresWarehouse
 
         warehouse = PostgresWarehouse(settings.postgres)
         await warehouse.start()
-        return warehouse
-    from proxy.backends.duckdb import DuckDBWarehouse
+    else:
+        from proxy.backends.duckdb import DuckDBWarehouse
 
-    settings.duckdb.path.parent.mkdir(parents=True, exist_ok=True)
-    warehouse = DuckDBWarehouse(settings.duckdb.path, threads=settings.duckdb.threads)
-    await warehouse.start()
+        settings.duckdb.path.parent.mkdir(parents=True, exist_ok=True)
+        warehouse = DuckDBWarehouse(settings.duckdb.path, threads=settings.duckdb.threads)
+        await warehouse.start()
+    try:
+        await warehouse.install_mask(configured_mask_key(settings))
+    except BaseException:
+        await warehouse.close()
+        raise
     return warehouse
 
 
@@ -90,8 +97,7 @@ async def build_server(settings: Settings) -> tuple[ProxyServer, DeploymentHolde
         max_connections=settings.max_connections,
         authentication_timeout=settings.authentication_timeout,
     )
-    gate = PolicyGate(deployment, mask_key(settings), audit, deployment.record_table,
-                      settings.database)
+    gate = PolicyGate(deployment, audit, deployment.record_table, settings.database)
     server = ProxyServer(config, warehouse, gate, audit, server_context(settings))
     return server, deployment
 

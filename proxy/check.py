@@ -12,12 +12,10 @@ from proxy.policy.purpose import DeclaredPurpose
 from proxy.sql.statements import split_statements
 
 
-def check(
-    deployment: Deployment, user: str, purpose: str | None, sql: str, mask_key: str = "<key>"
-) -> list[Decision]:
+def check(deployment: Deployment, user: str, purpose: str | None, sql: str) -> list[Decision]:
     entry = deployment.user(user)
     attributes = entry.attributes if entry is not None else {}
-    context = DecisionContext(user, attributes, DeclaredPurpose(session=purpose), mask_key)
+    context = DecisionContext(user, attributes, DeclaredPurpose(session=purpose))
     return [decide(statement, context, deployment) for statement in split_statements(sql)]
 
 

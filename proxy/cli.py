@@ -170,11 +170,13 @@ async def _load_demo_into(args: argparse.Namespace) -> list[str]:
             await conn.execute(
                 f"GRANT USAGE ON SCHEMA shop TO {role}; "
                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA shop TO {role}; "
-                f"GRANT USAGE, CREATE ON SCHEMA sandbox TO {role}"
+                f"GRANT USAGE, CREATE ON SCHEMA sandbox TO {role}; "
+                # Where the proxy keeps the hash mask's key and function (backends/pg_mask.py).
+                f"CREATE SCHEMA IF NOT EXISTS _purpose_proxy AUTHORIZATION {role}"
             )
             done.append(
                 f"granted {args.grant_to}: SELECT, INSERT, UPDATE, DELETE on shop.*; "
-                "USAGE, CREATE on schema sandbox"
+                "USAGE, CREATE on schema sandbox; schema _purpose_proxy (the mask key)"
             )
         return done
     finally:

@@ -6,7 +6,6 @@ good configuration stays in force: a typo never opens or closes the warehouse by
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
 from pathlib import Path
 
@@ -133,13 +132,13 @@ class DeploymentHolder:
             path.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
-def mask_key(settings: Settings) -> str:
-    """The deployment's masking key: configured, or generated once and kept in state_dir."""
+def configured_mask_key(settings: Settings) -> str | None:
+    """The hash mask's key as configured; None lets the warehouse supply it (the key it holds,
+    or one generated once per deployment and stored there: never one per process).
+
+    A state_dir/mask.key written by earlier versions counts as configured, so a deployment
+    that has one keeps its hashes."""
     if settings.mask_key is not None:
         return settings.mask_key.get_secret_value()
     path: Path = settings.state_dir / "mask.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return path.read_text().strip() if path.exists() else None

@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     catalog_dir: Path = Path("catalog")
     policies_dir: Path = Path("policies")
     users_file: Path | None = None  # default: policies_dir/users.yaml
-    # Key of the `hash` mask. Default: generated once into state_dir/mask.key. Keep it secret:
+    # Key of the `hash` mask. Default: the warehouse's (generated once per deployment and stored
+    # in the warehouse, see proxy/backends/mask_key.py). Keep it secret:
     # whoever has it can hash guesses and compare them with masked values.
     mask_key: SecretStr | None = None
     state_dir: Path = Path("var")

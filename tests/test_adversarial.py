@@ -59,6 +59,7 @@ CANARY_BIRTH = date(1911, 11, 11)
 CANARY_CARD = "4111CANARY1111"
 CANARY_TEXT = "CANARY-FREE-TEXT"
 CANARY_IP = "10.66.66.66"
+CANARY_MASK_KEY = "canary-mask-key-" + "k3y" * 8  # configured, so the suite can look for it
 #: The birth date as numbers an aggregate would print (seconds and days since 1970-01-01).
 CANARY_EPOCH = int((datetime(1911, 11, 11) - datetime(1970, 1, 1)).total_seconds())
 CANARY_DAYS = (CANARY_BIRTH - date(1970, 1, 1)).days
@@ -158,15 +159,13 @@ def _canary_warehouse(kind: str, tmp_path_factory: pytest.TempPathFactory):
 def canary(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CanaryProxy]:
     with _canary_warehouse(request.param, tmp_path_factory) as (warehouse, settings):
         workdir = tmp_path_factory.mktemp("canary-proxy")
-        running = start_proxy(workdir, warehouse, **settings)
+        running = start_proxy(workdir, warehouse, mask_key=CANARY_MASK_KEY, **settings)
         yield from _serve_canary(running, workdir)
 
 
 def _serve_canary(running: ProxyProcess, workdir: Path) -> Iterator[CanaryProxy]:
-    key_file = workdir / "state" / "mask.key"
-    key = key_file.read_text().strip() if key_file.exists() else ""
     try:
-        yield CanaryProxy(running, key, workdir)
+        yield CanaryProxy(running, CANARY_MASK_KEY, workdir)
     finally:
         running.stop()
 

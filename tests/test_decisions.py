@@ -15,7 +15,6 @@ from proxy.policy import load_deployment
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = yaml.safe_load((REPO / "tests" / "golden" / "decisions.yaml").read_text())
-MASK_KEY = "golden-key"
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,7 @@ def deployment():
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c['user']}: {c['sql'][:50]}" for c in CASES])
 def test_decision(case, deployment):
-    (decision,) = check(deployment, case["user"], case.get("purpose"), case["sql"], MASK_KEY)
+    (decision,) = check(deployment, case["user"], case.get("purpose"), case["sql"])
     if "allow" in case:
         assert type(decision).__name__ == "Allow", getattr(decision, "message", "")
         assert decision.sql == case["allow"]

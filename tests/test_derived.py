@@ -33,6 +33,7 @@ from tests.support.proxy_process import REPO, ProxyProcess, start_proxy
 from tests.test_adversarial import (
     CANARY_EMAIL,
     CANARY_ID,
+    CANARY_MASK_KEY,
     CanaryProxy,
     _canary_warehouse,
     assert_no_canary,
@@ -72,10 +73,9 @@ def _proxy(request, tmp_path_factory, policies: Path | None) -> Iterator[CanaryP
         workdir = tmp_path_factory.mktemp("derived-proxy")
         if policies is not None:
             settings = {**settings, "policies_dir": str(policies)}
-        running = start_proxy(workdir, warehouse, **settings)
-        key_file = workdir / "state" / "mask.key"
+        running = start_proxy(workdir, warehouse, mask_key=CANARY_MASK_KEY, **settings)
         try:
-            yield CanaryProxy(running, key_file.read_text().strip(), workdir)
+            yield CanaryProxy(running, CANARY_MASK_KEY, workdir)
         finally:
             running.stop()
 

@@ -103,7 +103,7 @@ STATEMENTS = _statements()
 @pytest.mark.parametrize(("user", "purpose"), USERS)
 def test_a_shared_decision_is_the_fresh_decision(deployment: Any, user: str, purpose: str | None):
     attributes = deployment.user(user).attributes
-    context = DecisionContext(user, attributes, DeclaredPurpose(session=purpose), "key")
+    context = DecisionContext(user, attributes, DeclaredPurpose(session=purpose))
     shaped = 0
     for statement in STATEMENTS:
         shape = shape_of(statement)

@@ -120,6 +120,12 @@ class Warehouse(Protocol):
 
     server_version: str
 
+    async def install_mask(self, configured_key: str | None) -> None:
+        """Install `_purpose_proxy.mask_hash(text)` and its key (the configured one, else the
+        one stored in the warehouse, else a new one stored there); see backends/mask_key.py.
+        Raises PgError when it cannot, or when the configured key differs from the stored one."""
+        ...
+
     async def open_session(self, user: str, database: str) -> WarehouseSession: ...
 
     async def close(self) -> None: ...

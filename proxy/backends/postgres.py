@@ -30,6 +30,7 @@ from proxy.backends.pg_connect import (
     connection_lost,
     retryable,
 )
+from proxy.backends.pg_mask import install_mask_function
 from proxy.backends.pg_pool import ConnectionPool
 from proxy.errors import PgError, SqlState
 from proxy.settings import PostgresSettings
@@ -496,6 +497,10 @@ class PostgresWarehouse:
             self.server_version = probe.server_version
             await probe.close()
             return
+
+    async def install_mask(self, configured_key: str | None) -> None:
+        """The hash mask's function and key in the warehouse (see pg_mask.py)."""
+        await install_mask_function(self.settings, configured_key)
 
     async def open_session(self, user: str, database: str) -> PostgresSession:
         started = time.monotonic()

@@ -37,7 +37,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from proxy.catalog.comments import CommentSyntaxError, parse_comment
-from proxy.catalog.model import Catalog, ColumnEntry, TableEntry
+from proxy.catalog.model import PROXY_SCHEMA, Catalog, ColumnEntry, TableEntry
 from proxy.settings import PostgresSettings, Settings
 
 log = structlog.get_logger(__name__)
@@ -57,6 +57,7 @@ JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 WHERE d.objsubid > 0
   AND d.description OPERATOR(pg_catalog.~*) 'labels[[:space:]]*:'
   AND n.nspname <> 'information_schema'
+  AND n.nspname <> '""" + PROXY_SCHEMA + r"""'
   AND n.nspname OPERATOR(pg_catalog.!~) '^pg_'
 """
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from proxy.catalog.files import CatalogFile
-from proxy.catalog.model import Catalog, ColumnEntry, TableEntry
+from proxy.catalog.model import PROXY_SCHEMA, Catalog, ColumnEntry, TableEntry
 from proxy.catalog.problems import ConfigProblems
 from proxy.config_files import ConfigError, format_validation_error, load_yaml
 
@@ -37,6 +37,10 @@ def load_catalog(directory: Path, declared_labels: Collection[str]) -> Catalog:
     schemas: set[str] = set()
     for path in catalog_files(directory):
         spec = read_catalog_file(path)
+        if spec.schema_ == PROXY_SCHEMA:
+            problems.add(path, "schema", f"schema {PROXY_SCHEMA} is the proxy's own (the hash "
+                         "mask's key) and cannot be described in the catalog")
+            continue
         schemas.add(spec.schema_)
         for table_name, table in spec.tables.items():
             key = (spec.schema_, table_name)

@@ -18,6 +18,10 @@ from types import MappingProxyType
 
 from proxy.catalog.derivation import Derivation
 
+#: The proxy's own schema in the warehouse (the hash mask's key and function): never part of
+#: the catalog, so no statement can name what it holds.
+PROXY_SCHEMA = "_purpose_proxy"
+
 
 @dataclass(frozen=True, slots=True)
 class ColumnEntry:
@@ -114,6 +118,8 @@ class Catalog:
         For tables created at run time: their columns carry the labels of the data that flowed
         into them. A label outside the taxonomy is refused, as it would be in a catalog file.
         """
+        if schema == PROXY_SCHEMA:
+            raise ValueError(f"{schema}.{name}: schema {PROXY_SCHEMA} is the proxy's own")
         columns = tuple(columns)
         undeclared = sorted(
             {label for column in columns for label in column.labels} - self.declared_labels

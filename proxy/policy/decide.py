@@ -57,7 +57,6 @@ class DecisionContext:
     user: str
     attributes: Mapping[str, str]
     declared: DeclaredPurpose = field(default_factory=DeclaredPurpose)
-    mask_key: str = ""
     database: str = "acme"  # the database clients connect to (setting `database`)
 
 
@@ -136,7 +135,7 @@ def _decide(
             hint="Create the table in a schema your purpose may write (e.g. sandbox.my_table): "
             "its labels and row policy are recorded there.",
         )
-    writing = WriteContext(context.user, context.attributes, context.mask_key)
+    writing = WriteContext(context.user, context.attributes)
     try:
         if select_into:
             into = parsed.args["into"]
@@ -168,7 +167,7 @@ def _decide_query(
 ) -> Decision:
     answered = answer_identity(parsed, world_of(context.database, context.user, deployment.users))
     analysis = analyze_query(answered or parsed, report, context.user, deployment)
-    rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
+    rewritten, report = rewrite_query(analysis, context.attributes, deployment)
     if rewritten is None:
         if answered is not None:
             return Allow(answered.sql(dialect="postgres"), True, report)
@@ -189,8 +188,8 @@ def _decide_explain(
     node removed (those a row filter hides), VERBOSE and filters print the rewrite's
     expressions, and cost estimates come from statistics over every row of a table, hidden
     ones included. So only the plan's shape is shown: COSTS OFF always, no ANALYZE, VERBOSE,
-    BUFFERS, WAL, SETTINGS or GENERIC_PLAN, and never a plan whose text would carry the mask
-    key.
+    BUFFERS, WAL, SETTINGS or GENERIC_PLAN. The mask key is never in a plan: rewrites call
+    the warehouse's `_purpose_proxy.mask_hash`, the key is not in the SQL.
     """
     node = statement.node
     explain_format = "text"
@@ -217,13 +216,6 @@ def _decide_explain(
     explained = _decide(statement.nested(query), context, deployment, report)
     if not isinstance(explained, Allow):
         return explained
-    if context.mask_key and context.mask_key in explained.sql:
-        raise Refusal(
-            "EXPLAIN of a statement that reads hashed columns is not available with this "
-            "deployment's mask configuration",
-            hint="Run the query itself, or EXPLAIN it without the hashed columns.",
-            report=explained.report,
-        )
     options = "COSTS OFF" + (f", FORMAT {explain_format.upper()}"
                              if explain_format != "text" else "")
     return Allow(f"EXPLAIN ({options}) {explained.sql}", True, explained.report)

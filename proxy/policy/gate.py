@@ -52,14 +52,12 @@ class PolicyGate:
     def __init__(
         self,
         deployment: Callable[[], Deployment],
-        mask_key: str,
         audit: AuditLog,
         record_table: Callable[[TableEntry], None],
         database: str = "acme",
     ) -> None:
         self._deployment = deployment  # the current configuration (reloads swap it)
         self._database = database  # the database clients see (catalog views answer for it)
-        self._mask_key = mask_key
         self._audit = audit
         self._record_table = record_table
         self._decisions: OrderedDict[tuple[object, ...], Decision] = OrderedDict()
@@ -140,7 +138,6 @@ class PolicyGate:
             user=context.user,
             attributes=context.attributes,
             declared=context.declared_purpose,
-            mask_key=self._mask_key,
             database=self._database,
         )
         # decide() is pure, so a decision can be reused for the same text and context under
@@ -201,7 +198,7 @@ class PolicyGate:
             statement_fingerprint=fingerprint(statement.text),
             statement=statement.text,
             decision="reject" if rejected else "allow",
-            rewritten=(decision.sql.replace(self._mask_key, "<mask key>")
+            rewritten=(decision.sql
                        if isinstance(decision, Allow) and decision.rewritten else None),
             reason=refusal or (None if isinstance(decision, Allow) or decision is None
                                else decision.message),
@@ -217,6 +214,5 @@ class PolicyGate:
                  "purpose": f.purpose, "detail": f.detail}
                 for f in (report.shadow if report else ())
             ],
-            rewrites=[r.replace(self._mask_key, "<mask key>") for r in report.rewrites]
-            if report else [],
+            rewrites=list(report.rewrites) if report else [],
         )

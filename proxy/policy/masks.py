@@ -4,13 +4,25 @@ Every function is called schema-qualified (`pg_catalog.*`) so no object a user c
 warehouse can stand in for it, and every mask keeps NULL as NULL. The hash is keyed with the
 deployment's secret: equal values give equal hashes in every session (joins and GROUP BY
 still work), but nobody without the key can hash a guess and compare.
+
+The key itself never appears here: statement text is recorded by too many things (activity
+views, `log_statement`, pg_stat_statements, auto_explain, DuckDB's profiler), so the rewrite
+calls `_purpose_proxy.mask_hash(value::text)`, a function each warehouse installs at start
+with the key stored beside it (see proxy/backends/mask_key.py). The decision core never holds
+the key, so no rewrite can carry it.
 """
 
 from __future__ import annotations
 
 from sqlglot import exp
 
+from proxy.catalog.model import PROXY_SCHEMA
 from proxy.policy.model import MaskMethod
+
+#: Where the warehouse keeps the hash mask's key and the function using it.
+MASK_SCHEMA = PROXY_SCHEMA
+#: `MASK_SCHEMA.MASK_FUNCTION(text) -> text`: hex SHA-256 of key || value (UTF-8), NULL for NULL.
+MASK_FUNCTION = "mask_hash"
 
 REDACTED = "[REDACTED]"
 TEXT_TYPES = frozenset({"text", "varchar", "character varying", "char", "character", "bpchar",
@@ -29,11 +41,12 @@ def _as_text(column: exp.Expression) -> exp.Expression:
     return exp.Cast(this=column, to=exp.DataType.build("text"))
 
 
-def hash_mask(column: exp.Expression, key: str) -> exp.Expression:
-    """Hex SHA-256 of key || value, as text."""
-    keyed = exp.DPipe(this=exp.Literal.string(key), expression=_as_text(column))
-    digest = pg_function("sha256", pg_function("convert_to", keyed, exp.Literal.string("UTF8")))
-    return pg_function("encode", digest, exp.Literal.string("hex"))
+def hash_mask(column: exp.Expression) -> exp.Expression:
+    """Hex SHA-256 of key || value::text, computed in the warehouse where the key is kept."""
+    return exp.Dot(
+        this=exp.to_identifier(MASK_SCHEMA),
+        expression=exp.Anonymous(this=MASK_FUNCTION, expressions=[_as_text(column)]),
+    )
 
 
 def last4_mask(column: exp.Expression) -> exp.Expression:
@@ -62,11 +75,9 @@ def redact_mask(column_type: str) -> exp.Expression:
     return exp.Cast(this=exp.Null(), to=exp.DataType.build(column_type, dialect="postgres"))
 
 
-def mask_expression(
-    method: MaskMethod, column: exp.Expression, column_type: str, key: str
-) -> exp.Expression:
+def mask_expression(method: MaskMethod, column: exp.Expression, column_type: str) -> exp.Expression:
     if method is MaskMethod.HASH:
-        return hash_mask(column, key)
+        return hash_mask(column)
     if method is MaskMethod.LAST4:
         return last4_mask(column)
     if method is MaskMethod.YEAR:

@@ -85,7 +85,7 @@ def _report(report: Report, lineage: Lineage, judgement: Judgement) -> Report:
 
 
 def rewrite_query(
-    analysis: QueryAnalysis, attributes: Mapping[str, str], mask_key: str, deployment: Deployment
+    analysis: QueryAnalysis, attributes: Mapping[str, str], deployment: Deployment
 ) -> tuple[exp.Expression | None, Report]:
     """The query with masks, row filters and k guards applied; None when nothing changes."""
     report, lineage, judgement = analysis.report, analysis.lineage, analysis.judgement
@@ -118,9 +118,7 @@ def rewrite_query(
                                                      purpose, action.method.value, report)
                     columns[column.name] = denied_placeholder(column.type or "text")
                     continue
-                columns[column.name] = mask_expression(
-                    action.method, raw, column.type or "text", mask_key
-                )
+                columns[column.name] = mask_expression(action.method, raw, column.type or "text")
                 rewrites.append(f"mask {schema}.{name}.{column.name}: {action.method.value}")
             elif action.action is Action.DENY:
                 columns[column.name] = denied_placeholder(column.type or "text")

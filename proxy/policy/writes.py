@@ -32,7 +32,6 @@ from proxy.sql.resolve import catalog_schema, referenced_tables
 class WriteContext:
     user: str
     attributes: Mapping[str, str]
-    mask_key: str
 
 
 def _target(table: exp.Expression) -> tuple[str, str]:
@@ -152,7 +151,7 @@ def decide_insert(
     _check_flow_into(target, columns, analysis.lineage.outputs, deployment)
     written = written_columns(target, columns[:len(analysis.lineage.outputs)], purpose,
                                deployment)
-    rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
+    rewritten, report = rewrite_query(analysis, context.attributes, deployment)
     write = query_derivation(analysis, written, _labels(target, written), purpose,
                              context.attributes, deployment)
     if chosen_too:
@@ -318,7 +317,7 @@ def decide_create_table_as(
         raise Refusal(f'relation "{schema}.{name}" already exists',
                       sqlstate=SqlState.DUPLICATE_TABLE)
     analysis = analyze_query(query.copy(), report, context.user, deployment)
-    rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
+    rewritten, report = rewrite_query(analysis, context.attributes, deployment)
     types = _output_types(analysis.qualified, deployment)
     labels = {output.name: frozenset(_labels_of(output.flows, deployment))
               for output in analysis.lineage.outputs}

@@ -23,7 +23,6 @@ from proxy.sql.resolve import qualify_statement
 
 GOLDEN = Path(__file__).resolve().parent
 REPO = GOLDEN.parents[1]
-MASK_KEY = "golden-key"  # tests/test_decisions.py uses the same
 
 
 def _lineage(case: dict[str, Any], deployment: Any) -> dict[str, Any]:
@@ -46,7 +45,7 @@ def _lineage(case: dict[str, Any], deployment: Any) -> dict[str, Any]:
 
 
 def _decision(case: dict[str, Any], deployment: Any) -> dict[str, Any]:
-    (decision,) = check(deployment, case["user"], case.get("purpose"), case["sql"], MASK_KEY)
+    (decision,) = check(deployment, case["user"], case.get("purpose"), case["sql"])
     result = {key: case[key] for key in ("user", "purpose", "sql") if key in case}
     if type(decision).__name__ == "Allow":
         result["allow"] = decision.sql

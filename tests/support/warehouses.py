@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.support.postgres import throwaway_cluster
+from tests.support.postgres import Cluster, throwaway_cluster
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,3 +91,10 @@ def demo_postgres(tmp_dir: Path) -> Iterator[DemoWarehouse]:
     with throwaway_cluster(tmp_dir) as cluster:
         admin = cluster.conninfo()
         yield _prepare(admin, cluster.host, cluster.port, cluster.superuser, cluster.password)
+
+
+def demo_on_cluster(cluster: Cluster) -> DemoWarehouse:
+    """A fresh demo database and warehouse role in a throwaway cluster (the cluster goes away
+    with everything in it, so nothing needs dropping)."""
+    return _prepare(cluster.conninfo(), cluster.host, cluster.port, cluster.superuser,
+                    cluster.password)

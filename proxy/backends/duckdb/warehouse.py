@@ -17,6 +17,7 @@ import duckdb
 
 from proxy.backends.duckdb.catalog import CatalogCache, install_compat_catalog
 from proxy.backends.duckdb.catalog.constants import PG_SERVER_VERSION
+from proxy.backends.duckdb.mask import install_mask
 from proxy.backends.duckdb.session import DuckDBSession
 from proxy.backends.duckdb.settings import DEFAULT_SETTINGS
 from proxy.backends.duckdb.sql_text import sql_literal
@@ -115,6 +116,12 @@ class DuckDBWarehouse:
         except duckdb.Error:
             pass  # only settable at startup on some versions; false is its default
         con.execute("SET lock_configuration = true")
+
+    async def install_mask(self, configured_key: str | None) -> None:
+        """The hash mask's macro and key in the warehouse file (see mask.py)."""
+        if self._root is None:
+            await self.start()
+        await asyncio.to_thread(install_mask, self._root, configured_key)
 
     async def open_session(self, user: str, database: str, *, backend_pid: int | None = None) -> DuckDBSession:
         if self._root is None:

@@ -23,6 +23,7 @@ from proxy.backends.duckdb.catalog.empty_views import ALWAYS_EMPTY_VIEWS
 from proxy.backends.duckdb.catalog.pg_type import pg_type_rows, type_display_rows
 from proxy.backends.duckdb.catalog.sql import namespace_oid_sql, pg_schema_sql
 from proxy.backends.duckdb.sql_text import sql_literal, values_list
+from proxy.catalog.model import PROXY_SCHEMA
 
 
 def catalog_views(main_db: str) -> dict[str, str]:
@@ -31,6 +32,7 @@ def catalog_views(main_db: str) -> dict[str, str]:
     compat = sql_literal(COMPAT_CATALOG)
     c = COMPAT_PATH
     known_oids = values_list([(name, oid) for name, oid in CATALOG_RELATION_OIDS.items()])
+    own = sql_literal(PROXY_SCHEMA)  # the hash mask's key: never listed
     views: dict[str, str] = {}
 
     views["pp_catalog_oids"] = f"SELECT * FROM (VALUES {known_oids}) AS t(relname, oid)"
@@ -43,12 +45,13 @@ def catalog_views(main_db: str) -> dict[str, str]:
                'r' AS relkind, CAST(t.column_count AS SMALLINT) AS relnatts,
                t.has_primary_key AS relhasindex, t.temporary, CAST(t.estimated_size AS REAL) AS reltuples,
                CAST(t.check_constraint_count AS SMALLINT) AS relchecks, t.comment, t.sql
-        FROM duckdb_tables() t WHERE t.database_name = {db} OR t.temporary
+        FROM duckdb_tables() t WHERE (t.database_name = {db} AND t.schema_name <> {own}) OR t.temporary
         UNION ALL
         SELECT CAST(v.view_oid AS BIGINT), v.view_name, {namespace_oid_sql("v.schema_oid", "v.temporary")},
                {pg_schema_sql("v.schema_name", "v.temporary")}, 'v', CAST(v.column_count AS SMALLINT), false, v.temporary, CAST(0 AS REAL),
                CAST(0 AS SMALLINT), v.comment, v.sql
         FROM duckdb_views() v WHERE (v.database_name = {db} OR v.temporary) AND NOT v.internal
+          AND v.schema_name <> {own}
         UNION ALL
         SELECT CAST(COALESCE(k.oid, v.view_oid) AS BIGINT), v.view_name, {PG_CATALOG_OID}, 'pg_catalog',
                CASE WHEN k.oid IS NULL THEN 'v' ELSE 'r' END, CAST(v.column_count AS SMALLINT), false,
@@ -60,7 +63,7 @@ def catalog_views(main_db: str) -> dict[str, str]:
                {pg_schema_sql("s.schema_name", "s.temporary")},
                'S', CAST(3 AS SMALLINT), false, s.temporary, CAST(1 AS REAL), CAST(0 AS SMALLINT),
                s.comment, s.sql
-        FROM duckdb_sequences() s WHERE s.database_name = {db} OR s.temporary
+        FROM duckdb_sequences() s WHERE (s.database_name = {db} AND s.schema_name <> {own}) OR s.temporary
     """
 
     views["pp_columns"] = f"""
@@ -70,7 +73,7 @@ def catalog_views(main_db: str) -> dict[str, str]:
                NOT col.is_nullable AS attnotnull, col.column_default, col.comment
         FROM duckdb_columns() col
         LEFT JOIN {c}.pp_catalog_oids k ON col.database_name = {compat} AND k.relname = col.table_name
-        WHERE col.database_name = {db} OR col.database_name = 'temp'
+        WHERE (col.database_name = {db} AND col.schema_name <> {own}) OR col.database_name = 'temp'
            OR (col.database_name = {compat} AND col.table_name NOT LIKE 'pp\\_%' ESCAPE '\\')
     """
 
@@ -94,7 +97,7 @@ def catalog_views(main_db: str) -> dict[str, str]:
                k.constraint_column_names AS colnames, k.constraint_type, k.constraint_text,
                k.schema_name, k.table_name, k.referenced_table, k.referenced_column_names
         FROM duckdb_constraints() k
-        WHERE (k.database_name = {db} OR k.database_name = 'temp')
+        WHERE ((k.database_name = {db} AND k.schema_name <> {own}) OR k.database_name = 'temp')
           AND k.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'CHECK', 'FOREIGN KEY')
     """
 
@@ -102,7 +105,8 @@ def catalog_views(main_db: str) -> dict[str, str]:
         SELECT CAST(s.oid AS BIGINT) AS oid, {pg_schema_sql("s.schema_name")} AS nspname,
                CAST({OWNER_OID} AS BIGINT) AS nspowner,
                CAST(NULL AS VARCHAR[]) AS nspacl
-        FROM duckdb_schemas() s WHERE s.database_name = {db} AND s.schema_name NOT IN ('pg_catalog', 'information_schema')
+        FROM duckdb_schemas() s WHERE s.database_name = {db}
+          AND s.schema_name NOT IN ('pg_catalog', 'information_schema', {own})
         UNION ALL SELECT {PG_CATALOG_OID}, 'pg_catalog', {OWNER_OID}, NULL
         UNION ALL SELECT {INFORMATION_SCHEMA_OID}, 'information_schema', {OWNER_OID}, NULL
         UNION ALL SELECT {PG_TEMP_OID}, 'pg_temp', {OWNER_OID}, NULL
