@@ -27,6 +27,7 @@ from proxy.sql.system_catalog import (
     READABLE_PG_CATALOG,
 )
 from tests.support.clients import psql_binary, run_psql
+from tests.support.requirements import require
 from tests.test_adversarial import (  # noqa: F401  (the canary fixture, reused)
     CANARY_ID,
     CanaryProxy,
@@ -341,7 +342,7 @@ def test_current_database_and_user_are_the_proxys(canary):
                                      r"\dn+", r"\dconfig"])
 def test_psql_lists_the_proxys_world_not_the_warehouses(canary, command):
     if psql_binary() is None:
-        pytest.skip("the psql binary (postgresql-client) is not installed")
+        require(False, "the psql binary (postgresql-client) is not installed")
     result = run_psql(canary.proxy, "-c", command)
     assert result.returncode == 0, result.stderr
     output = result.stdout + result.stderr

@@ -11,6 +11,8 @@ from datetime import date, datetime
 import duckdb
 import pytest
 
+from tests.support.requirements import require
+
 from proxy.demo import data
 from proxy.demo.data import (
     SCHEMA_DDL,
@@ -144,7 +146,7 @@ def _postgres_or_skip() -> object:
     try:
         asyncio.run(probe())
     except Exception as error:  # noqa: BLE001 - any failure means "no server here"
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_DSN}: {error!r}")
+        require(False, f"PostgreSQL is not reachable at {PG_ADMIN_DSN}: {error!r}")
     return asyncpg
 
 

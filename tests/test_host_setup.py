@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from tests.support.proxy_process import REPO
+from tests.support.requirements import require
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(180)]
 
@@ -30,7 +31,7 @@ def names() -> Iterator[tuple[str, str, str]]:
     try:
         psycopg.connect(**ADMIN).close()
     except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
+        require(False, f"no PostgreSQL on 127.0.0.1:5432: {exc}")
     suffix = secrets.token_hex(4)
     role, database, password = f"pp_host_{suffix}", f"pp_host_{suffix}", secrets.token_hex(8)
     yield role, database, password

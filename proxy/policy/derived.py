@@ -34,7 +34,7 @@ from proxy.policy.at_rest import views
 from proxy.policy.model import Deployment
 from proxy.policy.reads import QueryAnalysis
 from proxy.policy.rows import derived_condition, requirements, subject_key_columns
-from proxy.sql.lineage import Flow, OutputColumn, SourceColumn, _aggregate_is_plain
+from proxy.sql.lineage import Flow, OutputColumn, SourceColumn, aggregate_is_plain
 
 _VALUE_FLOWS = frozenset({Flow.TRANSFORMED, Flow.AGGREGATED})
 _SUMMARIES = (exp.Count, exp.Sum, exp.Avg)
@@ -332,7 +332,7 @@ def _aggregate_guards(query: exp.Expression) -> dict[tuple[str, str], dict[str, 
 def _plain_summary(node: exp.Expression) -> bool:
     if isinstance(node, exp.Count) and isinstance(node.this, exp.Star):
         return True
-    return isinstance(node, exp.AggFunc) and _aggregate_is_plain(node)
+    return isinstance(node, exp.AggFunc) and aggregate_is_plain(node)
 
 
 def _conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:

@@ -244,7 +244,7 @@ def _is_label(node: exp.Expression) -> bool:
     return isinstance(parent, exp.Collate) and parent.args.get("expression") is node
 
 
-def _aggregate_is_plain(node: exp.AggFunc) -> bool:
+def aggregate_is_plain(node: exp.AggFunc) -> bool:
     """The aggregate's argument is one column under plain transforms only (no CASE, no
     comparison, no second column): so sum() cannot count individuals matching a condition,
     and evaluating it on a row the k guard will drop cannot fail."""
@@ -665,7 +665,7 @@ class LineageBuilder:
             return flows | frozenset(flow.then(Flow.CONDITION) for flow in condition)
         if isinstance(node, exp.AggFunc) and not context.in_window:
             name = _aggregate_name(node)
-            plain = _aggregate_is_plain(node) and not context.filtered
+            plain = aggregate_is_plain(node) and not context.filtered
             inner = replace(context, aggregate=name, plain=plain, wrapped=True)
             flows = self._children(node, inner)
             return frozenset(flow.then(Flow.AGGREGATED, name) for flow in flows)
