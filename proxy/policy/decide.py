@@ -36,6 +36,7 @@ from proxy.policy.writes import (
     decide_insert,
     decide_update_or_delete,
 )
+from proxy.sql.balance import balance_connectors
 from proxy.sql.names import fold_identifiers
 from proxy.sql.resolve import reads_catalog_data
 from proxy.sql.sqlglot_compat import patch_unparseable_types, restore_unparseable_types
@@ -269,6 +270,7 @@ def _parse(statement: Statement) -> exp.Expression:
     if len(expressions) != 1:
         raise Refusal("the statement was read as several statements; it was refused")
     expression = fold_identifiers(expressions[0])  # compare names as PostgreSQL does
+    balance_connectors(expression)
     expected = SQLGLOT_KINDS.get(statement.kind, ())
     if not isinstance(expression, expected) or (
         isinstance(expression, exp.Create) and not isinstance(expression.expression, exp.Query)
