@@ -37,6 +37,7 @@ from proxy.policy.writes import (
     decide_update_or_delete,
 )
 from proxy.sql.balance import balance_connectors
+from proxy.sql.budget import checkpoint
 from proxy.sql.names import fold_identifiers
 from proxy.sql.resolve import reads_catalog_data
 from proxy.sql.sqlglot_compat import patch_unparseable_types, restore_unparseable_types
@@ -112,6 +113,7 @@ def _decide(
             sqlstate=SqlState.INSUFFICIENT_PRIVILEGE,
         )
     parsed = _parse(statement)
+    checkpoint()
     facts = check_against_postgres(statement, parsed)
     select_into = kind == "SelectStmt" and bool(facts.statement_details.get("into"))
     if kind == "SelectStmt" and not select_into and not reads_catalog_data(parsed):
@@ -178,11 +180,13 @@ def _decide_query(
 ) -> Decision:
     answered = answer_identity(parsed, world_of(context.database, context.user, deployment.users))
     analysis = analyze_query(answered or parsed, report, context.user, deployment)
+    checkpoint()
     rewritten, report = rewrite_query(analysis, context.attributes, context.mask_key, deployment)
     if rewritten is None:
         if answered is not None:
             return Allow(answered.sql(dialect="postgres"), True, report)
         return Allow(text, False, report)
+    checkpoint()
     return Allow(rewritten.sql(dialect="postgres"), True, report)
 
 
