@@ -6,6 +6,7 @@ statements (SET purpose, SHOW), and writes one audit event per decision.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -29,16 +30,19 @@ DECISION_CACHE_SIZE = 2048
 
 
 class BoundedMemo(OrderedDict[tuple[str, tuple[str, ...]], "tuple[int, ...] | None"]):
-    """shape_of's memo, least recently added first out."""
+    """shape_of's memo, least recently added first out. Analysis threads share it: a lookup
+    is one `get`, an insertion and its eviction happen under a lock."""
 
     def __init__(self, size: int) -> None:
         super().__init__()
         self._size = size
+        self._lock = threading.Lock()
 
     def __setitem__(self, key: tuple[str, tuple[str, ...]], value: tuple[int, ...] | None) -> None:
-        super().__setitem__(key, value)
-        if len(self) > self._size:
-            self.popitem(last=False)
+        with self._lock:
+            super().__setitem__(key, value)
+            if len(self) > self._size:
+                self.popitem(last=False)
 
 
 def _reads_protected(decision: Allow) -> bool:
@@ -64,6 +68,7 @@ class PolicyGate:
         self._decisions: OrderedDict[tuple[object, ...], Decision] = OrderedDict()
         self._decided_under: Deployment | None = None
         self._shape_memo: BoundedMemo = BoundedMemo(DECISION_CACHE_SIZE)
+        self._lock = threading.Lock()
 
     def completed(self, route: Forward) -> None:
         """A CREATE TABLE AS succeeded: the catalog now governs the new table by its labels."""
@@ -123,40 +128,49 @@ class PolicyGate:
         )
         deployment = self._deployment()
         # decide() is pure, so a decision can be reused for the same text and context under
-        # the same configuration (BI tools repeat their statements).
-        if deployment is not self._decided_under:  # a reload or a recorded table
-            self._decisions.clear()
-            self._decided_under = deployment
+        # the same configuration (BI tools repeat their statements). Sessions decide on
+        # several analysis threads at once: the cache is touched only under the lock, and a
+        # decision made under a configuration that has since changed is never kept.
         inputs = (decision_context.user, decision_context.declared,
                   tuple(sorted(context.attributes.items())))
-        decision = self._cached((statement.text, *inputs))
+        decision = self._cached(deployment, (statement.text, *inputs))
         if decision is None:
             # Same statement with other constants: decide its shape once (proxy.policy.shapes).
             shape = shape_of(statement, self._shape_memo)
-            template = None if shape is None else self._cached((shape.text, *inputs))
+            template = (None if shape is None
+                        else self._cached(deployment, (shape.text, *inputs)))
             if shape is not None and template is None:
                 template = decide(shape.statement(), decision_context, deployment)
-                self._remember((shape.text, *inputs), template)
+                self._remember(deployment, (shape.text, *inputs), template)
             if shape is not None and isinstance(template, Allow):
                 decision = instantiate(template, statement, shape)
             else:
                 decision = decide(statement, decision_context, deployment)
-            self._remember((statement.text, *inputs), decision)
+            self._remember(deployment, (statement.text, *inputs), decision)
         self._record(statement, context, decision, None)
         if isinstance(decision, Allow):
             return decision
         raise decision.error()
 
-    def _cached(self, key: tuple[object, ...]) -> Decision | None:
-        decision = self._decisions.get(key)
-        if decision is not None:
-            self._decisions.move_to_end(key)
-        return decision
+    def _cached(self, deployment: Deployment, key: tuple[object, ...]) -> Decision | None:
+        with self._lock:
+            if deployment is not self._decided_under:  # a reload or a recorded table
+                self._decisions.clear()
+                self._decided_under = deployment
+            decision = self._decisions.get(key)
+            if decision is not None:
+                self._decisions.move_to_end(key)
+            return decision
 
-    def _remember(self, key: tuple[object, ...], decision: Decision) -> None:
-        self._decisions[key] = decision
-        if len(self._decisions) > DECISION_CACHE_SIZE:
-            self._decisions.popitem(last=False)
+    def _remember(
+        self, deployment: Deployment, key: tuple[object, ...], decision: Decision
+    ) -> None:
+        with self._lock:
+            if deployment is not self._decided_under:
+                return  # decided under a configuration that has changed since
+            self._decisions[key] = decision
+            if len(self._decisions) > DECISION_CACHE_SIZE:
+                self._decisions.popitem(last=False)
 
     def _record(
         self,
