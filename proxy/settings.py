@@ -64,7 +64,7 @@ class AnalysisSettings(BaseModel):
     """
 
     max_statement_bytes: int = Field(1024 * 1024, ge=1024)
-    max_expression_depth: int = Field(100, ge=10)
+    max_expression_depth: int = Field(100, ge=10, le=500)  # deeper risks the stack
     max_parse_nodes: int = Field(20_000, ge=100)
     max_seconds: float = Field(10.0, gt=0)
     threads: int = Field(8, ge=1, le=256)
