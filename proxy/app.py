@@ -17,7 +17,9 @@ from proxy.errors import PgError
 from proxy.policy.gate import PolicyGate
 from proxy.policy.model import Deployment
 from proxy.settings import Settings
+from proxy.sql.budget import AnalysisBudget
 from proxy.sql.identifiers import quote_identifier
+from proxy.wire.analysis import AnalysisPool
 from proxy.wire.server import ProxyServer, ServerConfig
 from proxy.wire.tls import server_context
 
@@ -98,7 +100,13 @@ async def build_server(settings: Settings) -> tuple[ProxyServer, DeploymentHolde
         authentication_timeout=settings.authentication_timeout,
     )
     gate = PolicyGate(deployment, audit, deployment.record_table, settings.database)
-    server = ProxyServer(config, warehouse, gate, audit, server_context(settings))
+    limits = settings.analysis
+    analysis = AnalysisPool(
+        AnalysisBudget(limits.max_statement_bytes, limits.max_expression_depth,
+                       limits.max_parse_nodes, limits.max_seconds),
+        limits.threads,
+    )
+    server = ProxyServer(config, warehouse, gate, audit, server_context(settings), analysis)
     return server, deployment
 
 

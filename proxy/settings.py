@@ -57,6 +57,19 @@ class PostgresSettings(BaseModel):
     search_path: str = '"$user", public'
 
 
+class AnalysisSettings(BaseModel):
+    """Budgets of the statement analysis; a statement over one is refused with 54001.
+
+    Analysis runs on `threads` threads shared by all sessions, off the event loop.
+    """
+
+    max_statement_bytes: int = Field(1024 * 1024, ge=1024)
+    max_expression_depth: int = Field(100, ge=10, le=500)  # deeper risks the stack
+    max_parse_nodes: int = Field(20_000, ge=100)
+    max_seconds: float = Field(10.0, gt=0)
+    threads: int = Field(8, ge=1, le=256)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PURPOSE_PROXY_", env_nested_delimiter="__", extra="forbid"
@@ -78,6 +91,7 @@ class Settings(BaseSettings):
     duckdb: DuckDBSettings = DuckDBSettings()
     postgres: PostgresSettings = PostgresSettings()
     tls: TlsSettings = TlsSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
     max_message_size: int = Field(64 * 1024 * 1024, ge=1024)
     max_connections: int = Field(200, ge=1)  # established client sessions
     # Seconds a client has for startup and authentication (PostgreSQL's setting of that name).

@@ -29,6 +29,8 @@ from proxy.policy.writes import (
     decide_insert,
     decide_update_or_delete,
 )
+from proxy.sql.balance import balance_connectors
+from proxy.sql.budget import checkpoint
 from proxy.sql.names import fold_identifiers
 from proxy.sql.resolve import reads_catalog_data
 from proxy.sql.sqlglot_compat import patch_unparseable_types, restore_unparseable_types
@@ -103,6 +105,7 @@ def _decide(
             sqlstate=SqlState.INSUFFICIENT_PRIVILEGE,
         )
     parsed = _parse(statement)
+    checkpoint()
     facts = check_against_postgres(statement, parsed)
     select_into = kind == "SelectStmt" and bool(facts.statement_details.get("into"))
     if kind == "SelectStmt" and not select_into and not reads_catalog_data(parsed):
@@ -167,11 +170,13 @@ def _decide_query(
 ) -> Decision:
     answered = answer_identity(parsed, world_of(context.database, context.user, deployment.users))
     analysis = analyze_query(answered or parsed, report, context.user, deployment)
+    checkpoint()
     rewritten, report = rewrite_query(analysis, context.attributes, deployment)
     if rewritten is None:
         if answered is not None:
             return Allow(answered.sql(dialect="postgres"), True, report)
         return Allow(text, False, report)
+    checkpoint()
     return Allow(rewritten.sql(dialect="postgres"), True, report)
 
 
@@ -252,6 +257,7 @@ def _parse(statement: Statement) -> exp.Expression:
     if len(expressions) != 1:
         raise Refusal("the statement was read as several statements; it was refused")
     expression = fold_identifiers(expressions[0])  # compare names as PostgreSQL does
+    balance_connectors(expression)
     expected = SQLGLOT_KINDS.get(statement.kind, ())
     if not isinstance(expression, expected) or (
         isinstance(expression, exp.Create) and not isinstance(expression.expression, exp.Query)

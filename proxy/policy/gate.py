@@ -6,6 +6,7 @@ statements (SET purpose, SHOW), and writes one audit event per decision.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,22 +29,23 @@ DECISION_CACHE_SIZE = 2048
 
 
 class BoundedMemo(OrderedDict[tuple[str, tuple[str, ...]], "tuple[int, ...] | None"]):
-    """shape_of's memo, least recently added first out."""
+    """shape_of's memo, least recently added first out. Analysis threads share it: a lookup
+    is one `get`, an insertion and its eviction happen under a lock."""
 
     def __init__(self, size: int) -> None:
         super().__init__()
         self._size = size
+        self._lock = threading.Lock()
 
     def __setitem__(self, key: tuple[str, tuple[str, ...]], value: tuple[int, ...] | None) -> None:
-        super().__setitem__(key, value)
-        if len(self) > self._size:
-            self.popitem(last=False)
+        with self._lock:
+            super().__setitem__(key, value)
+            if len(self) > self._size:
+                self.popitem(last=False)
 
 
 def _reads_protected(decision: Allow) -> bool:
     return any(column.action != "allow" for column in decision.report.columns)
-
-
 
 
 class PolicyGate:
@@ -64,15 +66,20 @@ class PolicyGate:
         self._decided_under: Deployment | None = None
         self._shape_memo: BoundedMemo = BoundedMemo(DECISION_CACHE_SIZE)
         self._generation = 0
+        self._lock = threading.Lock()
 
     def configuration(self) -> int:
         """A new number whenever the deployment changed (a reload or a recorded table)."""
-        deployment = self._deployment()
+        with self._lock:
+            self._follow(self._deployment())
+            return self._generation
+
+    def _follow(self, deployment: Deployment) -> None:
+        """Under the lock: a new configuration empties the cache and bumps the generation."""
         if deployment is not self._decided_under:
             self._decisions.clear()
             self._decided_under = deployment
             self._generation += 1
-        return self._generation
 
     def _applied(self, declared: DeclaredPurpose, report: Report) -> AppliedPurpose:
         return AppliedPurpose(declared, report.purpose, report.purpose_source or "none",
@@ -141,42 +148,52 @@ class PolicyGate:
             database=self._database,
         )
         # decide() is pure, so a decision can be reused for the same text and context under
-        # the same configuration (BI tools repeat their statements).
+        # the same configuration (BI tools repeat their statements). Sessions decide on
+        # several analysis threads at once: the cache is touched only under the lock, and a
+        # decision made under a configuration that has since changed is never kept.
         self.configuration()  # a reload or a recorded table clears the cache
         deployment = self._deployment()
         # The comments around a statement are inputs too: they may declare its purpose.
         inputs = (statement.comments, decision_context.user, decision_context.declared,
                   tuple(sorted(context.attributes.items())))
-        decision = self._cached((statement.text, *inputs))
+        decision = self._cached(deployment, (statement.text, *inputs))
         if decision is None:
             # Same statement with other constants: decide its shape once (proxy.policy.shapes).
             shape = shape_of(statement, self._shape_memo)
-            template = None if shape is None else self._cached((shape.text, *inputs))
+            template = (None if shape is None
+                        else self._cached(deployment, (shape.text, *inputs)))
             if shape is not None and template is None:
                 # The shape keeps the statement's comments: they may declare its purpose.
                 shaped = replace(shape.statement(), comments=statement.comments)
                 template = decide(shaped, decision_context, deployment)
-                self._remember((shape.text, *inputs), template)
+                self._remember(deployment, (shape.text, *inputs), template)
             if shape is not None and isinstance(template, Allow):
                 decision = instantiate(template, statement, shape)
             else:
                 decision = decide(statement, decision_context, deployment)
-            self._remember((statement.text, *inputs), decision)
+            self._remember(deployment, (statement.text, *inputs), decision)
         self._record(statement, context, decision, None)
         if isinstance(decision, Allow):
             return decision
         raise decision.error()
 
-    def _cached(self, key: tuple[object, ...]) -> Decision | None:
-        decision = self._decisions.get(key)
-        if decision is not None:
-            self._decisions.move_to_end(key)
-        return decision
+    def _cached(self, deployment: Deployment, key: tuple[object, ...]) -> Decision | None:
+        with self._lock:
+            self._follow(deployment)  # a reload or a recorded table
+            decision = self._decisions.get(key)
+            if decision is not None:
+                self._decisions.move_to_end(key)
+            return decision
 
-    def _remember(self, key: tuple[object, ...], decision: Decision) -> None:
-        self._decisions[key] = decision
-        if len(self._decisions) > DECISION_CACHE_SIZE:
-            self._decisions.popitem(last=False)
+    def _remember(
+        self, deployment: Deployment, key: tuple[object, ...], decision: Decision
+    ) -> None:
+        with self._lock:
+            if deployment is not self._decided_under:
+                return  # decided under a configuration that has changed since
+            self._decisions[key] = decision
+            if len(self._decisions) > DECISION_CACHE_SIZE:
+                self._decisions.popitem(last=False)
 
     def _record(
         self,

@@ -18,6 +18,7 @@ from proxy.policy.masks import denied_placeholder, mask_expression
 from proxy.policy.model import Action, Deployment
 from proxy.policy.rows import base_condition, derived_condition
 from proxy.policy.rewrite import TablePolicy, add_group_guard, apply_table_policies
+from proxy.sql.budget import checkpoint
 from proxy.sql.lineage import BLOCK_ID, Lineage, LineageBuilder, SourceColumn
 from proxy.sql.resolve import qualify_statement
 
@@ -39,7 +40,9 @@ def analyze_query(
     assert purpose is not None
     _number_blocks(query)
     qualified = qualify_statement(query, deployment.catalog)
+    checkpoint()
     lineage = LineageBuilder(deployment.catalog.table).build(qualified)
+    checkpoint()
     judgement = judge_columns(lineage, purpose, deployment, user)
     report = _report(report, lineage, judgement)
     if judgement.violation is not None:

@@ -10,6 +10,7 @@ a user predicate can never fail, or succeed, because of a value of a row the fil
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -92,13 +93,15 @@ def apply_table_policies(
         and (table.db, table.name) in by_name
     ]
     leakproof: dict[str, list[exp.Expression]] = {}
+    uses = Counter((table.db, table.name) for table in references)
     for table in references:
         policy = by_name[(table.db, table.name)]
-        single = sum(1 for t in references if (t.db, t.name) == (table.db, table.name)) == 1
+        single = uses[(table.db, table.name)] == 1
         if policy.row_filter is not None and single:
             raw = frozenset(name for name in policy.table.column_names
                             if policy.columns.get(name) is None)
             leakproof[policy.cte_name] = leakproof_predicates(table, policy.table, raw)
+    unqualify: set[tuple[str, str]] = set()
     for table in references:
         policy = by_name[(table.db, table.name)]
         alias = table.alias or table.name
@@ -112,16 +115,22 @@ def apply_table_policies(
         table.replace(replacement)
         used[policy.cte_name] = policy
         if alias == table.name:
-            _drop_schema_qualifiers(rewritten, table.db, table.name)
+            unqualify.add((table.db, table.name))
+    _drop_schema_qualifiers(rewritten, unqualify)
     for policy in sorted(used.values(), key=lambda p: p.cte_name, reverse=True):
         _prepend_cte(rewritten, policy.cte(leakproof.get(policy.cte_name)))
     return rewritten
 
 
-def _drop_schema_qualifiers(statement: exp.Expression, schema: str, table: str) -> None:
-    """`shop.customers.id` -> `customers.id` once shop.customers is its policy CTE."""
+def _drop_schema_qualifiers(statement: exp.Expression, tables: set[tuple[str, str]]) -> None:
+    """`shop.customers.id` -> `customers.id` once shop.customers is its policy CTE.
+
+    One walk for all tables (a walk per table reference is quadratic in a long UNION).
+    """
+    if not tables:
+        return
     for column in statement.find_all(exp.Column):
-        if column.table == table and column.db == schema:
+        if (column.db, column.table) in tables:
             column.set("db", None)
             column.set("catalog", None)
 

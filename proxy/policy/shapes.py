@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pglast
 from pglast import ast, parser
@@ -54,6 +55,7 @@ class Shape:
 #: What shape_of learned about a statement layout: which of its constants are shareable.
 #: Keyed by the text with every constant replaced and the constants' token kinds, which fix
 #: PostgreSQL's parse tree up to the constants' values; None: no shape.
+_UNKNOWN: Any = object()
 ShapeMemo = MutableMapping[tuple[str, tuple[str, ...]], "tuple[int, ...] | None"]
 
 
@@ -86,8 +88,9 @@ def shape_of(statement: Statement, memo: ShapeMemo | None = None) -> Shape | Non
     if not spans:
         return None
     key = (_replace(text, spans), tuple(kinds))
-    if memo is not None and key in memo:
-        kept = memo[key]
+    known = memo.get(key, _UNKNOWN) if memo is not None else _UNKNOWN  # one lookup: threads
+    if known is not _UNKNOWN:
+        kept = known
     else:
         try:
             kept = _shareable(statement, spans)

@@ -22,6 +22,7 @@ from proxy.routing import Gate
 from proxy.session_settings import SessionSettings
 from proxy.users import UserEntry
 from proxy.wire import backend as msg
+from proxy.wire.analysis import AnalysisPool
 from proxy.wire.auth import authenticate
 from proxy.wire.cancel import CancelRegistry
 from proxy.wire.frontend import CancelRequest, StartupMessage
@@ -55,8 +56,10 @@ class ProxyServer:
         gate: Gate,
         audit: AuditLog,
         tls_context: ssl.SSLContext | None,
+        analysis: AnalysisPool,
     ) -> None:
         self.config = config
+        self.analysis = analysis
         self.warehouse = warehouse
         self.gate = gate
         self.audit = audit
@@ -113,6 +116,7 @@ class ProxyServer:
             await asyncio.wait(left, timeout=10)
         if self._server is not None:
             await self._server.wait_closed()
+        self.analysis.close()
         log.info("all client sessions ended")
 
     @staticmethod
@@ -276,7 +280,9 @@ class ProxyServer:
                 protocol_minor=request.protocol_minor,
                 connection_purpose=request.purpose,
             )
-            session = Session(stream, context, warehouse_session, self.gate, self.audit)
+            session = Session(
+                stream, context, warehouse_session, self.gate, self.audit, self.analysis
+            )
             holder.append(session)
             for name, value in settings.reported():
                 stream.write(msg.parameter_status(name, value))

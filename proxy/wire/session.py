@@ -35,8 +35,10 @@ from proxy.routing import (
 )
 from proxy.session_settings import purpose_set_by
 from proxy.sql.identifiers import quote_identifier
-from proxy.sql.statements import Statement, split_statements
+from proxy.sql.budget import parse_within_budget
+from proxy.sql.statements import Statement
 from proxy.wire import backend as msg
+from proxy.wire.analysis import AnalysisPool
 from proxy.wire.commands import ProxyCommands
 from proxy.wire.copy import (
     client_copy_data,
@@ -94,12 +96,14 @@ class Session:
         warehouse: WarehouseSession,
         gate: Gate,
         audit: AuditLog,
+        analysis: AnalysisPool,
         batch_rows: int = 1000,
     ) -> None:
         self.stream = stream
         self.context = context
         self.warehouse = AbortableSession(warehouse)
         self.gate = gate
+        self.analysis = analysis
         self.statement_audit = StatementAudit(audit, context)
         self.batch_rows = batch_rows
         self.state = SessionState.IDLE
@@ -195,8 +199,7 @@ class Session:
 
     async def _simple_query(self, sql: str) -> None:
         try:
-            statements = split_statements(sql)
-            routes = self._route_all(statements)
+            routes = await self._decide(sql)
         except PgError as error:
             self.statement_audit.rejected(sql, error)
             await self._fail(error)
@@ -226,6 +229,21 @@ class Session:
             # A COMMIT or ROLLBACK sent as a simple query ends the portals of its transaction.
             await self._close_portals(all_portals=True)
         await self._ready()
+
+    async def _decide(self, sql: str, prepared: bool = False) -> list[Route]:
+        """Parse and route `sql` on an analysis thread, within the analysis budgets: deciding
+        a large statement takes seconds of CPU, which must not stall the other sessions."""
+
+        def work() -> list[Route]:
+            statements = parse_within_budget(sql, self.analysis.budget)
+            if prepared and len(statements) > 1:
+                raise PgError(
+                    SqlState.SYNTAX_ERROR,
+                    "cannot insert multiple commands into a prepared statement",
+                )
+            return self._route_all(statements)
+
+        return await self.analysis.run(work)
 
     def _route_all(self, statements: Sequence[Statement]) -> list[Route]:
         """Every statement is routed (and so checked) before any of them runs.
@@ -413,7 +431,7 @@ class Session:
         self.state = SessionState.EXTENDED
         try:
             if isinstance(message, Parse):
-                self._parse(message)
+                await self._parse(message)
             elif isinstance(message, Bind):
                 await self._bind(message)
             elif isinstance(message, Describe):
@@ -427,25 +445,19 @@ class Session:
                 raise
             await self._fail(error)
 
-    def _parse(self, message: Parse) -> None:
+    async def _parse(self, message: Parse) -> None:
         if message.statement and message.statement in self.statements:
             raise PgError(
                 SqlState.DUPLICATE_PREPARED_STATEMENT,
                 f'prepared statement "{message.statement}" already exists',
             )
         try:
-            statements = split_statements(message.sql)
-            if len(statements) > 1:
-                raise PgError(
-                    SqlState.SYNTAX_ERROR,
-                    "cannot insert multiple commands into a prepared statement",
-                )
-            route = self.gate(statements[0], self.context) if statements else None
+            routes = await self._decide(message.sql, prepared=True)
         except PgError as error:
             self.statement_audit.rejected(message.sql, error)
             raise
         self.statements[message.statement] = PreparedStatement(
-            message.statement, route, message.parameter_oids
+            message.statement, routes[0] if routes else None, message.parameter_oids
         )
         self.stream.write(msg.PARSE_COMPLETE)
 

@@ -75,7 +75,8 @@ class DuckDBSession(TransactionControl, RuntimeSettings):
         if explained is not None:
             return await self._explain(explained.group(2), explained.group(1))  # type: ignore[return-value]
         try:
-            statement = transpile(sql)
+            # seconds of sqlglot work for a large statement: on the session's thread
+            statement = await self._call(lambda: transpile(sql))
         except PgError as error:
             raise self._failed(error) from None
         params = list(parameters)
@@ -155,7 +156,7 @@ class DuckDBSession(TransactionControl, RuntimeSettings):
             if utility.kind == "show":
                 return StatementDescription(tuple(parameter_oids), show_columns(utility.name or ""))
             return StatementDescription(tuple(parameter_oids), None)
-        statement = transpile(sql)
+        statement = await self._call(lambda: transpile(sql))
         cache_key = (sql, tuple(int(o) for o in parameter_oids)) if statement.compat_only else None
         if cache_key is not None:
             cached = self._warehouse.catalog_cache.description(cache_key)
