@@ -77,19 +77,23 @@ class Gate(Protocol):
 
 
 # Error classes whose texts never carry data values: cancel, transaction state, connection.
-KEPT_ERROR_CLASSES = ("57", "25", "08", "40", "53")
+KEPT_ERROR_CLASSES = ("57", "25", "08", "34", "40", "53")
+
+
+def withhold_text(error: PgError, what: str = "statement") -> None:
+    """Replace a warehouse error's text, which could quote a protected value (`what` read
+    protected columns: the statement, or the cursor whose FETCH failed)."""
+    if error.sqlstate.startswith(KEPT_ERROR_CLASSES):
+        return
+    error.message = (
+        f"the warehouse reported an error (SQLSTATE {error.sqlstate}); its text is "
+        f"withheld because the {what} reads protected columns"
+    )
+    error.detail = None
+    error.hint = "Check the statement's casts and functions on masked or restricted columns."
 
 
 def withhold_error_text(route: Route, error: PgError) -> None:
-    """Replace a warehouse error's text when it could quote a protected value."""
-    if (
-        isinstance(route, Forward)
-        and route.withhold_error_text
-        and not error.sqlstate.startswith(KEPT_ERROR_CLASSES)
-    ):
-        error.message = (
-            f"the warehouse reported an error (SQLSTATE {error.sqlstate}); its text is "
-            "withheld because the statement reads protected columns"
-        )
-        error.detail = None
-        error.hint = "Check the statement's casts and functions on masked or restricted columns."
+    """Replace a warehouse error's text when the route reads protected columns."""
+    if isinstance(route, Forward) and route.withhold_error_text:
+        withhold_text(error)

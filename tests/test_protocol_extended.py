@@ -15,7 +15,6 @@ from tests.support.raw_client import (
     close,
     describe,
     execute,
-    message,
     parse,
     query,
 )

@@ -151,8 +151,7 @@ class PolicyGate:
         # the same configuration (BI tools repeat their statements). Sessions decide on
         # several analysis threads at once: the cache is touched only under the lock, and a
         # decision made under a configuration that has since changed is never kept.
-        self.configuration()  # a reload or a recorded table clears the cache
-        deployment = self._deployment()
+        deployment = self._deployment()  # _cached follows a reload or a recorded table
         # The comments around a statement are inputs too: they may declare its purpose.
         inputs = (statement.comments, decision_context.user, decision_context.declared,
                   tuple(sorted(context.attributes.items())))

@@ -26,7 +26,7 @@ from typing import Any
 import pglast
 from pglast import ast, parser
 
-from proxy.policy.decision import Allow, Decision
+from proxy.policy.decision import Allow
 from proxy.sql.statements import Statement
 
 #: More constants than this in a statement whose full shape fails: no shape (each is tried

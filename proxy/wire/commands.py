@@ -21,7 +21,7 @@ from proxy.backends.base import Column, ResultCursor, WarehouseSession, WireArgu
 from proxy.backends.local import LocalResult
 from proxy.context import SessionContext
 from proxy.errors import PgError, SqlState
-from proxy.routing import AppliedPurpose, ProxyCommand
+from proxy.routing import AppliedPurpose, ProxyCommand, withhold_text
 from proxy.session_settings import apply_variable_set, show_value
 from proxy.sql.identifiers import quote_identifier
 from proxy.wire import backend as msg
@@ -47,15 +47,6 @@ class SqlCursor:
     @property
     def columns(self) -> tuple[Column, ...] | None:
         return self.described if self.result is None else self.result.columns
-
-
-def withhold_cursor_error(error: PgError) -> None:
-    """A cursor reading protected columns fails at FETCH: its error text may quote a value."""
-    if not error.sqlstate.startswith(("57", "25", "08", "34")):
-        error.message = (f"the warehouse reported an error (SQLSTATE {error.sqlstate}); "
-                         "its text is withheld because the cursor reads protected columns")
-        error.detail = None
-        error.hint = None
 
 
 class _WarehouseFetch:
@@ -85,7 +76,7 @@ class _WarehouseFetch:
             return await self._result.fetch_raw(max_rows)  # type: ignore[attr-defined,no-any-return]
         except PgError as error:
             if self._withhold:
-                withhold_cursor_error(error)
+                withhold_text(error, "cursor")
             raise
 
     async def fetch(self, max_rows: int | None) -> list[tuple[object, ...]]:
@@ -147,7 +138,7 @@ class _FetchResult:
             rows = await self._cursor.result.fetch(want) if want else []
         except PgError as error:
             if self._cursor.withhold_error_text:
-                withhold_cursor_error(error)
+                withhold_text(error, "cursor")
             raise
         self._remaining = 0 if len(rows) < want else self._remaining - len(rows)
         self._seen += len(rows)
@@ -346,7 +337,7 @@ class ProxyCommands:
                 )
             except PgError as error:
                 if cursor.withhold_error_text:
-                    withhold_cursor_error(error)
+                    withhold_text(error, "cursor")
                 raise
             return _WarehouseFetch(result, cursor.withhold_error_text)
         if cursor is None:
